@@ -1,0 +1,43 @@
+//! The browser layer: the crate's only user of wasm-bindgen, web-sys and js-sys.
+//!
+//! It owns the `WebSocket` ([`socket`]), the one timer each session needs ([`timer`]) and the
+//! JavaScript callbacks, and only moves bytes and events between the browser and a sans-IO core.
+//! No protocol logic lives here: every decision about what to send and when is the core's.
+//! The JavaScript entry points in `js/` wrap the classes exported here in the public API.
+
+pub mod error;
+pub mod socket;
+pub mod timer;
+
+use wasm_bindgen::prelude::*;
+
+/// The talk's `if (window.WebSocket)`: true when this global scope can open WebSockets.
+#[wasm_bindgen(js_name = isSupported)]
+#[must_use]
+pub fn is_supported() -> bool {
+    js_sys::Reflect::has(&js_sys::global(), &JsValue::from_str("WebSocket")).unwrap_or(false)
+}
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
+}
+
+/// The current monotonic time for the cores, from `performance.now()`.
+#[must_use]
+pub fn now() -> crate::time::Millis {
+    let ms = performance_now();
+    // A finite, non-negative f64 of milliseconds; the float-to-int cast saturates, never panics.
+    #[allow(
+        clippy::as_conversions,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss
+    )]
+    let whole = if ms.is_finite() && ms > 0.0 {
+        ms as u64
+    } else {
+        0
+    };
+    crate::time::Millis(whole)
+}

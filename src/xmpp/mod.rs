@@ -1,0 +1,1 @@
+//! XMPP over WebSocket (RFC 7395) protocol core (sans-IO): XML, SASL, session.
