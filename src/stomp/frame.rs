@@ -1,0 +1,372 @@
+//! The STOMP frame model: protocol [`Version`], [`Command`], the borrowed [`Frame`] the decoder
+//! yields, and header escaping/unescaping per version (1.2: `\\ \n \c \r`; 1.1: no `\r`; 1.0
+//! and CONNECT/CONNECTED: none). It owns no I/O and no buffering; the codec drives it.
+
+use std::borrow::Cow;
+
+use super::codec::Error;
+
+/// A STOMP protocol version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Version {
+    /// STOMP 1.0: no header escaping, no NACK, no heart-beats.
+    V1_0,
+    /// STOMP 1.1: escaping of `\\`, LF and `:`.
+    V1_1,
+    /// STOMP 1.2: 1.1 plus `\r`, `ack` header on MESSAGE.
+    V1_2,
+}
+
+impl Version {
+    /// All versions, newest first.
+    pub const ALL: [Version; 3] = [Version::V1_2, Version::V1_1, Version::V1_0];
+
+    /// The wire form used in `accept-version` and `version` headers.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Version::V1_0 => "1.0",
+            Version::V1_1 => "1.1",
+            Version::V1_2 => "1.2",
+        }
+    }
+
+    /// The WebSocket subprotocol name (`v12.stomp`, …).
+    #[must_use]
+    pub fn subprotocol(self) -> &'static str {
+        match self {
+            Version::V1_0 => "v10.stomp",
+            Version::V1_1 => "v11.stomp",
+            Version::V1_2 => "v12.stomp",
+        }
+    }
+
+    /// Parses `1.0`, `1.1` or `1.2` (exact bytes).
+    #[must_use]
+    pub fn parse(s: &[u8]) -> Option<Version> {
+        match s {
+            b"1.0" => Some(Version::V1_0),
+            b"1.1" => Some(Version::V1_1),
+            b"1.2" => Some(Version::V1_2),
+            _ => None,
+        }
+    }
+}
+
+/// A STOMP command (client and server frames).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Command {
+    /// Client: open a session.
+    Connect,
+    /// Client: 1.2 alias of CONNECT.
+    Stomp,
+    /// Client: publish.
+    Send,
+    /// Client: subscribe.
+    Subscribe,
+    /// Client: unsubscribe.
+    Unsubscribe,
+    /// Client: acknowledge.
+    Ack,
+    /// Client: negative acknowledge (1.1+).
+    Nack,
+    /// Client: begin transaction.
+    Begin,
+    /// Client: commit transaction.
+    Commit,
+    /// Client: abort transaction.
+    Abort,
+    /// Client: close the session.
+    Disconnect,
+    /// Server: session opened.
+    Connected,
+    /// Server: a message for a subscription.
+    Message,
+    /// Server: receipt for a client frame.
+    Receipt,
+    /// Server: error; the server closes afterwards.
+    Error,
+}
+
+impl Command {
+    /// The command line bytes.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Command::Connect => "CONNECT",
+            Command::Stomp => "STOMP",
+            Command::Send => "SEND",
+            Command::Subscribe => "SUBSCRIBE",
+            Command::Unsubscribe => "UNSUBSCRIBE",
+            Command::Ack => "ACK",
+            Command::Nack => "NACK",
+            Command::Begin => "BEGIN",
+            Command::Commit => "COMMIT",
+            Command::Abort => "ABORT",
+            Command::Disconnect => "DISCONNECT",
+            Command::Connected => "CONNECTED",
+            Command::Message => "MESSAGE",
+            Command::Receipt => "RECEIPT",
+            Command::Error => "ERROR",
+        }
+    }
+
+    /// Parses a command line (without its EOL). Case-sensitive, as the spec says.
+    #[must_use]
+    pub fn parse(s: &[u8]) -> Option<Command> {
+        Some(match s {
+            b"CONNECT" => Command::Connect,
+            b"STOMP" => Command::Stomp,
+            b"SEND" => Command::Send,
+            b"SUBSCRIBE" => Command::Subscribe,
+            b"UNSUBSCRIBE" => Command::Unsubscribe,
+            b"ACK" => Command::Ack,
+            b"NACK" => Command::Nack,
+            b"BEGIN" => Command::Begin,
+            b"COMMIT" => Command::Commit,
+            b"ABORT" => Command::Abort,
+            b"DISCONNECT" => Command::Disconnect,
+            b"CONNECTED" => Command::Connected,
+            b"MESSAGE" => Command::Message,
+            b"RECEIPT" => Command::Receipt,
+            b"ERROR" => Command::Error,
+            _ => return None,
+        })
+    }
+
+    /// Whether header escaping applies to this command (never on CONNECT/STOMP/CONNECTED).
+    #[must_use]
+    pub fn escapes(self) -> bool {
+        !matches!(self, Command::Connect | Command::Stomp | Command::Connected)
+    }
+}
+
+/// One header: name and value, borrowed from the input unless unescaping changed them.
+pub type Header<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>);
+
+/// A decoded frame borrowing the decoder's input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frame<'a> {
+    /// The command.
+    pub command: Command,
+    /// All headers in wire order, repeated ones included.
+    pub headers: Vec<Header<'a>>,
+    /// The body (without the terminating NUL).
+    pub body: &'a [u8],
+}
+
+impl Frame<'_> {
+    /// The first value of header `name` (STOMP: the first occurrence wins).
+    #[must_use]
+    pub fn header(&self, name: &[u8]) -> Option<&[u8]> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.as_ref() == name)
+            .map(|(_, v)| v.as_ref())
+    }
+}
+
+/// The escaping rules in force for a frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Escaping {
+    /// 1.0, or CONNECT/CONNECTED: bytes as they are.
+    None,
+    /// 1.1: `\\`, `\n`, `\c`.
+    V11,
+    /// 1.2: 1.1 plus `\r`.
+    V12,
+}
+
+impl Escaping {
+    pub(crate) fn for_frame(version: Version, command: Command) -> Escaping {
+        if !command.escapes() {
+            return Escaping::None;
+        }
+        match version {
+            Version::V1_0 => Escaping::None,
+            Version::V1_1 => Escaping::V11,
+            Version::V1_2 => Escaping::V12,
+        }
+    }
+}
+
+/// Unescapes a header name or value in one left-to-right pass. `offset` is the position of
+/// `raw` in the frame, for error reports. Borrows when there is nothing to unescape.
+pub(crate) fn unescape(raw: &[u8], esc: Escaping, offset: usize) -> Result<Cow<'_, [u8]>, Error> {
+    if esc == Escaping::None || !raw.contains(&b'\\') {
+        return Ok(Cow::Borrowed(raw));
+    }
+    let mut out = Vec::with_capacity(raw.len());
+    let mut it = raw.iter().enumerate();
+    while let Some((i, &b)) = it.next() {
+        if b != b'\\' {
+            out.push(b);
+            continue;
+        }
+        let at = offset.saturating_add(i);
+        let decoded = match it.next() {
+            Some((_, b'\\')) => b'\\',
+            Some((_, b'n')) => b'\n',
+            Some((_, b'c')) => b':',
+            Some((_, b'r')) if esc == Escaping::V12 => b'\r',
+            _ => return Err(Error::InvalidEscape { offset: at }),
+        };
+        out.push(decoded);
+    }
+    Ok(Cow::Owned(out))
+}
+
+/// Appends `raw` escaped per `esc`. Fails (appending nothing useful) when the bytes cannot be
+/// represented: an LF (or `:` in a name) without escaping, a value ending in CR unless 1.2
+/// escapes it (it would read as CRLF), or an empty name.
+pub(crate) fn escape_into(
+    raw: &[u8],
+    esc: Escaping,
+    is_name: bool,
+    out: &mut Vec<u8>,
+) -> Result<(), Error> {
+    if is_name && raw.is_empty() {
+        return Err(Error::Unencodable);
+    }
+    match esc {
+        Escaping::None => {
+            if raw.contains(&b'\n') || (is_name && raw.contains(&b':')) {
+                return Err(Error::Unencodable);
+            }
+            if !is_name && raw.last() == Some(&b'\r') {
+                return Err(Error::Unencodable);
+            }
+            out.extend_from_slice(raw);
+        }
+        Escaping::V11 | Escaping::V12 => {
+            if esc == Escaping::V11 && !is_name && raw.last() == Some(&b'\r') {
+                return Err(Error::Unencodable);
+            }
+            let mut start = 0;
+            for (i, &b) in raw.iter().enumerate() {
+                let rep: &[u8] = match b {
+                    b'\\' => b"\\\\",
+                    b'\n' => b"\\n",
+                    b':' => b"\\c",
+                    b'\r' if esc == Escaping::V12 => b"\\r",
+                    _ => continue,
+                };
+                out.extend_from_slice(raw.get(start..i).unwrap_or_default());
+                out.extend_from_slice(rep);
+                start = i.saturating_add(1);
+            }
+            out.extend_from_slice(raw.get(start..).unwrap_or_default());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn esc(raw: &[u8], e: Escaping, name: bool) -> Result<Vec<u8>, Error> {
+        let mut out = Vec::new();
+        escape_into(raw, e, name, &mut out).map(|()| out)
+    }
+
+    #[test]
+    fn unescape_is_single_pass() {
+        // `\\n` is a backslash followed by `n`, not a backslash and LF.
+        let v = unescape(br"a\\nb", Escaping::V12, 0).unwrap();
+        assert_eq!(v.as_ref(), b"a\\nb");
+        let v = unescape(br"\c\n\r\\", Escaping::V12, 0).unwrap();
+        assert_eq!(v.as_ref(), b":\n\r\\");
+    }
+
+    #[test]
+    fn unescape_rejects_unknown_and_trailing() {
+        assert_eq!(
+            unescape(br"ab\t", Escaping::V12, 10),
+            Err(Error::InvalidEscape { offset: 12 })
+        );
+        assert_eq!(
+            unescape(br"ab\", Escaping::V12, 0),
+            Err(Error::InvalidEscape { offset: 2 })
+        );
+        // 1.1 has no \r escape.
+        assert_eq!(
+            unescape(br"\r", Escaping::V11, 0),
+            Err(Error::InvalidEscape { offset: 0 })
+        );
+        // 1.0: backslashes are plain bytes.
+        assert_eq!(
+            unescape(br"\t", Escaping::None, 0).unwrap().as_ref(),
+            br"\t"
+        );
+    }
+
+    #[test]
+    fn unescape_borrows_when_clean() {
+        assert!(matches!(
+            unescape(b"plain", Escaping::V12, 0).unwrap(),
+            Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn escape_per_version() {
+        assert_eq!(
+            esc(b"a:b\n\\\r", Escaping::V12, false).unwrap(),
+            br"a\cb\n\\\r"
+        );
+        assert_eq!(esc(b"a:\rb", Escaping::V11, false).unwrap(), b"a\\c\rb");
+        assert_eq!(esc(b"a\r", Escaping::V11, false), Err(Error::Unencodable));
+        assert_eq!(esc(b"a\n", Escaping::None, false), Err(Error::Unencodable));
+        assert_eq!(esc(b"a:b", Escaping::None, false).unwrap(), b"a:b");
+        assert_eq!(esc(b"a:b", Escaping::None, true), Err(Error::Unencodable));
+        assert_eq!(esc(b"", Escaping::V12, true), Err(Error::Unencodable));
+    }
+
+    #[test]
+    fn escaping_per_command() {
+        assert_eq!(
+            Escaping::for_frame(Version::V1_2, Command::Connected),
+            Escaping::None
+        );
+        assert_eq!(
+            Escaping::for_frame(Version::V1_2, Command::Message),
+            Escaping::V12
+        );
+        assert_eq!(
+            Escaping::for_frame(Version::V1_1, Command::Send),
+            Escaping::V11
+        );
+        assert_eq!(
+            Escaping::for_frame(Version::V1_0, Command::Send),
+            Escaping::None
+        );
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for c in [
+            Command::Connect,
+            Command::Stomp,
+            Command::Send,
+            Command::Subscribe,
+            Command::Unsubscribe,
+            Command::Ack,
+            Command::Nack,
+            Command::Begin,
+            Command::Commit,
+            Command::Abort,
+            Command::Disconnect,
+            Command::Connected,
+            Command::Message,
+            Command::Receipt,
+            Command::Error,
+        ] {
+            assert_eq!(Command::parse(c.as_str().as_bytes()), Some(c));
+        }
+        for v in Version::ALL {
+            assert_eq!(Version::parse(v.as_str().as_bytes()), Some(v));
+        }
+        assert_eq!(Command::parse(b"send"), None);
+    }
+}
