@@ -1,0 +1,406 @@
+//! SCRAM-SHA-1 (RFC 5802) and SCRAM-SHA-256 (RFC 7677) client steps, without channel
+//! binding (GS2 header `n,,`).
+//!
+//! The client nonce is passed in by the caller (the session derives it from its entropy, tests
+//! inject the RFC values). The client escapes `=` and `,` in the username (`=3D`, `=2C`),
+//! refuses empty credentials and control characters (a subset of SASLprep; no NFKC mapping),
+//! refuses a server nonce that does not extend ours, a mandatory extension (`m=`), and an
+//! iteration count outside [`MIN_ITERATIONS`]`..=`[`MAX_ITERATIONS`], and verifies the
+//! server signature `v=` (constant-time comparison); `e=` fails the exchange. Messages here
+//! are the raw SCRAM strings; base64 for the XMPP wire is the session's job.
+
+use super::{base64_decode, base64_encode, credential_ok, SaslError};
+use hmac::{Hmac, Mac};
+use sha2::Digest;
+
+/// Fewest PBKDF2 iterations accepted (RFC 7677 §4: SHOULD be at least 4096). A lower count
+/// would let a rogue server obtain a cheaply crackable hash.
+pub const MIN_ITERATIONS: u32 = 4096;
+/// Most PBKDF2 iterations accepted: more would freeze the page for seconds.
+pub const MAX_ITERATIONS: u32 = 1_000_000;
+
+/// The hash function of a SCRAM variant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hash {
+    /// SHA-1 (SCRAM-SHA-1).
+    Sha1,
+    /// SHA-256 (SCRAM-SHA-256).
+    Sha256,
+}
+
+macro_rules! with_hash {
+    ($h:expr, $D:ident => $body:expr) => {
+        match $h {
+            Hash::Sha1 => {
+                type $D = sha1::Sha1;
+                $body
+            }
+            Hash::Sha256 => {
+                type $D = sha2::Sha256;
+                $body
+            }
+        }
+    };
+}
+
+impl Hash {
+    /// `H(data)`.
+    #[must_use]
+    pub fn digest(self, data: &[u8]) -> Vec<u8> {
+        with_hash!(self, D => D::digest(data).to_vec())
+    }
+
+    /// `HMAC(key, data)`.
+    #[must_use]
+    pub fn hmac(self, key: &[u8], data: &[u8]) -> Vec<u8> {
+        with_hash!(self, D => match <Hmac<D> as Mac>::new_from_slice(key) {
+            Ok(mut m) => {
+                m.update(data);
+                m.finalize().into_bytes().to_vec()
+            }
+            Err(_) => Vec::new(),
+        })
+    }
+
+    /// PBKDF2-HMAC (RFC 8018) with one output block (`dkLen` = hash length), as SCRAM's `Hi`.
+    #[must_use]
+    pub fn pbkdf2(self, password: &[u8], salt: &[u8], iterations: u32) -> Vec<u8> {
+        with_hash!(self, D => {
+            let Ok(base) = <Hmac<D> as Mac>::new_from_slice(password) else {
+                return Vec::new();
+            };
+            let mut m = base.clone();
+            m.update(salt);
+            m.update(&1u32.to_be_bytes());
+            let mut u = m.finalize().into_bytes();
+            let mut acc = u;
+            for _ in 1..iterations {
+                let mut m = base.clone();
+                m.update(&u);
+                u = m.finalize().into_bytes();
+                for (a, b) in acc.iter_mut().zip(u.iter()) {
+                    *a ^= b;
+                }
+            }
+            acc.to_vec()
+        })
+    }
+}
+
+/// Derives a client nonce from 32 bytes of entropy and a per-login counter:
+/// base64(SHA-256(seed || "scram" || counter)[..24]), 32 printable characters.
+#[must_use]
+pub fn derive_nonce(seed: &[u8; 32], counter: u32) -> String {
+    let mut h = sha2::Sha256::new();
+    h.update(seed);
+    h.update(b"scram");
+    h.update(counter.to_be_bytes());
+    let d = h.finalize();
+    base64_encode(d.get(..24).unwrap_or(&[]))
+}
+
+/// Escapes a SCRAM `saslname`: `=` → `=3D`, `,` → `=2C`.
+#[must_use]
+pub fn escape_username(name: &str) -> String {
+    let mut s = String::with_capacity(name.len());
+    for c in name.chars() {
+        match c {
+            '=' => s.push_str("=3D"),
+            ',' => s.push_str("=2C"),
+            _ => s.push(c),
+        }
+    }
+    s
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    Initial,
+    AwaitServerFirst,
+    AwaitServerFinal,
+    Done,
+}
+
+/// One SCRAM exchange, client side.
+#[derive(Clone, Debug)]
+pub struct ScramClient {
+    hash: Hash,
+    password: String,
+    nonce: String,
+    client_first_bare: String,
+    server_signature: Vec<u8>,
+    step: Step,
+    verified: bool,
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn nonce_ok(n: &str) -> bool {
+    !n.is_empty() && n.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b',')
+}
+
+impl ScramClient {
+    /// Starts an exchange.
+    ///
+    /// # Errors
+    /// [`SaslError::BadCredentials`] for an empty or control-character credential or a bad
+    /// nonce.
+    pub fn new(
+        hash: Hash,
+        username: &str,
+        password: &str,
+        client_nonce: &str,
+    ) -> Result<ScramClient, SaslError> {
+        if !credential_ok(username) || !credential_ok(password) || !nonce_ok(client_nonce) {
+            return Err(SaslError::BadCredentials);
+        }
+        let mut bare = String::from("n=");
+        bare.push_str(&escape_username(username));
+        bare.push_str(",r=");
+        bare.push_str(client_nonce);
+        Ok(ScramClient {
+            hash,
+            password: String::from(password),
+            nonce: String::from(client_nonce),
+            client_first_bare: bare,
+            server_signature: Vec::new(),
+            step: Step::Initial,
+            verified: false,
+        })
+    }
+
+    /// The client-first message (`n,,n=user,r=nonce`), raw.
+    pub fn client_first(&mut self) -> String {
+        self.step = Step::AwaitServerFirst;
+        let mut s = String::from("n,,");
+        s.push_str(&self.client_first_bare);
+        s
+    }
+
+    /// Takes the raw server-first message, returns the raw client-final message.
+    ///
+    /// # Errors
+    /// Malformed message, nonce mismatch, bad iteration count, `m=` extension, wrong step.
+    pub fn handle_server_first(&mut self, server_first: &str) -> Result<String, SaslError> {
+        if self.step != Step::AwaitServerFirst {
+            return Err(SaslError::UnexpectedMessage);
+        }
+        self.step = Step::Done;
+        let (mut r, mut s, mut i) = (None, None, None);
+        for (idx, part) in server_first.split(',').enumerate() {
+            let (k, v) = part
+                .split_once('=')
+                .ok_or(SaslError::MalformedServerMessage)?;
+            match (idx, k) {
+                (_, "m") => return Err(SaslError::UnsupportedExtension),
+                (0, "r") => r = Some(v),
+                (1, "s") => s = Some(v),
+                (2, "i") => i = Some(v),
+                (0..=2, _) => return Err(SaslError::MalformedServerMessage),
+                _ => {}
+            }
+        }
+        let (Some(r), Some(s), Some(i)) = (r, s, i) else {
+            return Err(SaslError::MalformedServerMessage);
+        };
+        if !nonce_ok(r) || !r.starts_with(self.nonce.as_str()) || r.len() <= self.nonce.len() {
+            return Err(SaslError::NonceMismatch);
+        }
+        let salt = base64_decode(s)?;
+        if salt.is_empty() {
+            return Err(SaslError::MalformedServerMessage);
+        }
+        if i.is_empty() || !i.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(SaslError::BadIterationCount);
+        }
+        let iterations: u32 = i.parse().map_err(|_| SaslError::BadIterationCount)?;
+        if !(MIN_ITERATIONS..=MAX_ITERATIONS).contains(&iterations) {
+            return Err(SaslError::BadIterationCount);
+        }
+        let h = self.hash;
+        let salted = h.pbkdf2(self.password.as_bytes(), &salt, iterations);
+        let client_key = h.hmac(&salted, b"Client Key");
+        let stored_key = h.digest(&client_key);
+        let mut without_proof = String::from("c=biws,r=");
+        without_proof.push_str(r);
+        let mut auth = String::with_capacity(
+            self.client_first_bare.len() + server_first.len() + without_proof.len() + 2,
+        );
+        auth.push_str(&self.client_first_bare);
+        auth.push(',');
+        auth.push_str(server_first);
+        auth.push(',');
+        auth.push_str(&without_proof);
+        let client_sig = h.hmac(&stored_key, auth.as_bytes());
+        let proof: Vec<u8> = client_key
+            .iter()
+            .zip(client_sig.iter())
+            .map(|(a, b)| a ^ b)
+            .collect();
+        let server_key = h.hmac(&salted, b"Server Key");
+        self.server_signature = h.hmac(&server_key, auth.as_bytes());
+        self.step = Step::AwaitServerFinal;
+        let mut out = without_proof;
+        out.push_str(",p=");
+        out.push_str(&base64_encode(&proof));
+        Ok(out)
+    }
+
+    /// Verifies the raw server-final message (`v=…` or `e=…`).
+    ///
+    /// # Errors
+    /// [`SaslError::ServerError`] for `e=`, [`SaslError::ServerSignatureMismatch`], malformed
+    /// or out-of-step messages.
+    pub fn handle_server_final(&mut self, server_final: &str) -> Result<(), SaslError> {
+        if self.step != Step::AwaitServerFinal {
+            return Err(SaslError::UnexpectedMessage);
+        }
+        self.step = Step::Done;
+        let first = server_final.split(',').next().unwrap_or("");
+        if first.starts_with("e=") {
+            return Err(SaslError::ServerError);
+        }
+        let v = first
+            .strip_prefix("v=")
+            .ok_or(SaslError::MalformedServerMessage)?;
+        let sig = base64_decode(v)?;
+        if constant_time_eq(&sig, &self.server_signature) && !sig.is_empty() {
+            self.verified = true;
+            self.password.clear();
+            Ok(())
+        } else {
+            Err(SaslError::ServerSignatureMismatch)
+        }
+    }
+
+    /// Whether the server signature has been verified.
+    #[must_use]
+    pub fn verified(&self) -> bool {
+        self.verified
+    }
+
+    /// Whether the exchange waits for the server-final message.
+    #[must_use]
+    pub fn awaiting_final(&self) -> bool {
+        self.step == Step::AwaitServerFinal
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc5802_sha1() {
+        let mut c =
+            ScramClient::new(Hash::Sha1, "user", "pencil", "fyko+d2lbbFgONRv9qkxdawL").unwrap();
+        assert_eq!(c.client_first(), "n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL");
+        let fin = c
+            .handle_server_first(
+                "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096",
+            )
+            .unwrap();
+        assert_eq!(
+            fin,
+            "c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts="
+        );
+        assert!(!c.verified());
+        c.handle_server_final("v=rmF9pqV8S7suAoZWja4dJRkFsKQ=")
+            .unwrap();
+        assert!(c.verified());
+    }
+
+    #[test]
+    fn rfc7677_sha256() {
+        let mut c =
+            ScramClient::new(Hash::Sha256, "user", "pencil", "rOprNGfwEbeRWgbNEkqO").unwrap();
+        assert_eq!(c.client_first(), "n,,n=user,r=rOprNGfwEbeRWgbNEkqO");
+        let fin = c
+            .handle_server_first(
+                "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",
+            )
+            .unwrap();
+        assert_eq!(
+            fin,
+            "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
+        );
+        c.handle_server_final("v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=")
+            .unwrap();
+        assert!(c.verified());
+    }
+
+    fn started() -> ScramClient {
+        let mut c = ScramClient::new(Hash::Sha1, "user", "pencil", "abc").unwrap();
+        let _ = c.client_first();
+        c
+    }
+
+    #[test]
+    fn refusals() {
+        let sf = |s: &str| started().handle_server_first(s).unwrap_err();
+        assert_eq!(
+            sf("r=xyzdef,s=QSXCR+Q6sek8bf92,i=4096"),
+            SaslError::NonceMismatch
+        );
+        assert_eq!(
+            sf("r=abc,s=QSXCR+Q6sek8bf92,i=4096"),
+            SaslError::NonceMismatch
+        );
+        assert_eq!(
+            sf("r=abcd,s=QSXCR+Q6sek8bf92,i=4095"),
+            SaslError::BadIterationCount
+        );
+        assert_eq!(
+            sf("r=abcd,s=QSXCR+Q6sek8bf92,i=1000001"),
+            SaslError::BadIterationCount
+        );
+        assert_eq!(
+            sf("r=abcd,s=QSXCR+Q6sek8bf92,i=-1"),
+            SaslError::BadIterationCount
+        );
+        assert_eq!(
+            sf("r=abcd,s=QSXCR+Q6sek8bf92,i=99999999999"),
+            SaslError::BadIterationCount
+        );
+        assert_eq!(
+            sf("m=x,r=abcd,s=QSXCR+Q6sek8bf92,i=4096"),
+            SaslError::UnsupportedExtension
+        );
+        assert_eq!(sf("r=abcd,s=!!,i=4096"), SaslError::BadBase64);
+        assert_eq!(sf("r=abcd,i=4096"), SaslError::MalformedServerMessage);
+        assert_eq!(sf(""), SaslError::MalformedServerMessage);
+        let mut c = started();
+        c.handle_server_first("r=abcd,s=QSXCR+Q6sek8bf92,i=4096")
+            .unwrap();
+        assert_eq!(
+            c.clone()
+                .handle_server_final("e=invalid-proof")
+                .unwrap_err(),
+            SaslError::ServerError
+        );
+        assert_eq!(
+            c.clone().handle_server_final("v=AAAA").unwrap_err(),
+            SaslError::ServerSignatureMismatch
+        );
+        assert_eq!(
+            c.handle_server_final("x").unwrap_err(),
+            SaslError::MalformedServerMessage
+        );
+        assert!(!c.verified());
+        assert!(ScramClient::new(Hash::Sha1, "", "p", "n").is_err());
+        assert_eq!(escape_username("a=b,c"), "a=3Db=2Cc");
+    }
+
+    #[test]
+    fn nonce_derivation() {
+        let a = derive_nonce(&[7; 32], 0);
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, derive_nonce(&[7; 32], 1));
+        assert!(nonce_ok(&a));
+    }
+}

@@ -1,0 +1,1428 @@
+//! The XMPP client session over one WebSocket (RFC 7395), sans-IO: stream open and restart,
+//! SASL (SCRAM-SHA-256/-1, PLAIN, ANONYMOUS), resource binding, the legacy `<session/>` when
+//! required, stanza routing (messages, presences, roster pushes, pings, unknown IQs), IQ
+//! requests matched by id and origin with timeouts, in-band registration (XEP-0077) and the
+//! `<close/>` handshake including `see-other-uri` redirects.
+//!
+//! The browser layer calls `handle_open`/`handle_data`/`handle_close`/`handle_timeout` and the
+//! commands, then drains [`Session::poll_transmit`] (WebSocket text messages or a socket close
+//! request), [`Session::poll_event`] and re-arms one timer from [`Session::poll_timeout`]. The
+//! session never reads a clock: every call that may start or expire a timer takes `now`.
+//! Stanzas sent with `send_message`/`set_status`/`send_raw`… while the stream is still being
+//! negotiated are queued (up to 256) and sent on `Online`; with no stream they are dropped.
+
+use std::collections::VecDeque;
+
+use super::jid::Jid;
+use super::roster::{self, RosterItem, NS_ROSTER};
+use super::sasl::{self, plain, scram, Mechanism};
+use super::stanza::{self, push_i64, Message, Presence};
+use super::xml::{self, Element, Limits, NS_CLIENT, NS_FRAMING, NS_STREAMS};
+use crate::time::Millis;
+
+const NS_SASL: &str = "urn:ietf:params:xml:ns:xmpp-sasl";
+const NS_BIND: &str = "urn:ietf:params:xml:ns:xmpp-bind";
+const NS_SESSION: &str = "urn:ietf:params:xml:ns:xmpp-session";
+const NS_STANZAS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";
+const NS_STREAM_ERRORS: &str = "urn:ietf:params:xml:ns:xmpp-streams";
+const NS_PING: &str = "urn:xmpp:ping";
+const NS_REGISTER: &str = "jabber:iq:register";
+const NS_REGISTER_FEATURE: &str = "http://jabber.org/features/iq-register";
+
+/// How long to wait for the server's `<close/>` after ours before closing the socket.
+const CLOSE_WAIT_MS: u64 = 5000;
+/// Most stanzas queued while the stream is negotiated.
+const OUTBOX_MAX: usize = 256;
+
+/// Account credentials.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credentials {
+    /// The localpart (or, for some servers, the bare JID's localpart).
+    pub username: String,
+    /// The password.
+    pub password: String,
+    /// The resource to request at bind; `None` lets the server choose.
+    pub resource: Option<String>,
+}
+
+/// Session configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// The XMPP domain (`to` of `<open/>`).
+    pub domain: String,
+    /// Log in with these right after the stream opens; `None` emits [`Event::StreamReady`] and
+    /// waits for `login`/`login_anonymous`/`register`.
+    pub credentials: Option<Credentials>,
+    /// SASL preference, strongest first ([`Mechanism::DEFAULT_PREFERENCE`]).
+    pub mechanisms: Vec<Mechanism>,
+    /// `wss:` or a loopback host (computed by the web layer).
+    pub transport_secure: bool,
+    /// Allow PLAIN over an insecure transport.
+    pub allow_plain_insecure: bool,
+    /// IQ timeout (also bounds each stream negotiation step), ms.
+    pub iq_timeout_ms: u32,
+    /// XML reader limits.
+    pub limits: Limits,
+}
+
+impl Config {
+    /// Defaults for `domain`: no credentials, default preference, insecure, 30 s IQ timeout.
+    #[must_use]
+    pub fn new(domain: &str) -> Config {
+        Config {
+            domain: String::from(domain),
+            credentials: None,
+            mechanisms: Mechanism::DEFAULT_PREFERENCE.to_vec(),
+            transport_secure: false,
+            allow_plain_insecure: false,
+            iq_timeout_ms: 30_000,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Identifies a command that completes later with [`Event::Completed`] or [`Event::Failed`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OpId(pub u32);
+
+/// Something for the browser layer to do with the socket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Transmit {
+    /// Send one WebSocket text message.
+    Text(String),
+    /// Close the socket with this code (always 1000, valid for `WebSocket.close`) and reason.
+    Close {
+        /// Close code.
+        code: u16,
+        /// Reason (under 123 bytes).
+        reason: &'static str,
+    },
+}
+
+/// What happened, for the page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// Stream open, features known, not authenticated (no credentials configured).
+    StreamReady,
+    /// Authenticated and bound (and session established if required).
+    Online {
+        /// The full JID assigned.
+        jid: String,
+    },
+    /// A message stanza.
+    Message(Message),
+    /// A presence stanza.
+    Presence(Presence),
+    /// A trusted roster push (already acknowledged).
+    RosterPush(Vec<RosterItem>),
+    /// A command finished. `roster` for `get_roster`; `xml` is the whole IQ result.
+    Completed {
+        /// The command.
+        op: OpId,
+        /// Roster items (for `get_roster`).
+        roster: Option<Vec<RosterItem>>,
+        /// The IQ result stanza.
+        xml: Option<String>,
+    },
+    /// A command failed: stanza error condition, `remote-server-timeout`, `closed`,
+    /// `unexpected-request` (wrong state) or `bad-request` (bad argument).
+    Failed {
+        /// The command.
+        op: OpId,
+        /// Condition.
+        condition: String,
+        /// Optional text.
+        text: Option<String>,
+    },
+    /// Login failed (SASL failure, no usable mechanism, bind error); the session closes.
+    AuthFailed {
+        /// SASL failure condition or a local reason.
+        condition: String,
+        /// Optional text.
+        text: Option<String>,
+    },
+    /// The server sent a stream error (or negotiation timed out); the session closes.
+    StreamError {
+        /// Stream error condition.
+        condition: String,
+        /// Optional text.
+        text: Option<String>,
+    },
+    /// The server's `<close/>` carried `see-other-uri` (followed once): reconnect there.
+    Redirect {
+        /// The new WebSocket URL.
+        url: String,
+    },
+    /// Malformed XML or a limit hit; the session closes.
+    ProtocolError {
+        /// What was wrong.
+        error: &'static str,
+    },
+    /// The socket closed.
+    Closed {
+        /// Close code.
+        code: u16,
+        /// Close reason.
+        reason: String,
+        /// Whether the close was clean.
+        clean: bool,
+    },
+}
+
+/// Errors returned synchronously by commands that take XML.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// The XML argument is not well-formed.
+    Xml(xml::Error),
+    /// No stream to send on.
+    NotConnected,
+    /// An argument is invalid.
+    BadArgument(&'static str),
+}
+
+impl Error {
+    /// A static description.
+    #[must_use]
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Error::Xml(e) => e.as_str(),
+            Error::NotConnected => "XMPP: not connected",
+            Error::BadArgument(s) => s,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Idle,
+    AwaitOpen,
+    AwaitFeatures,
+    Ready,
+    Sasl,
+    Binding,
+    SessionStart,
+    Online,
+    Closing,
+    Closed,
+}
+
+#[derive(Clone, Debug)]
+struct LoginState {
+    username: String,
+    password: String,
+    resource: Option<String>,
+    anonymous: bool,
+    op: Option<OpId>,
+    /// From `login()` rather than the config: forgotten after an authentication failure.
+    transient: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Purpose {
+    Bind,
+    Session,
+    Op { op: OpId, roster: bool },
+}
+
+#[derive(Clone, Debug)]
+struct PendingIq {
+    id: String,
+    to: Option<String>,
+    deadline: Millis,
+    purpose: Purpose,
+}
+
+/// The XMPP session state machine.
+#[derive(Debug)]
+pub struct Session {
+    config: Config,
+    seed: [u8; 32],
+    nonce_counter: u32,
+    id_prefix: String,
+    next_id: u32,
+    next_op: u32,
+    phase: Phase,
+    authenticated: bool,
+    login: Option<LoginState>,
+    mechanism: Option<Mechanism>,
+    scram: Option<scram::ScramClient>,
+    offered: Vec<String>,
+    register_offered: bool,
+    session_required: bool,
+    jid: Option<Jid>,
+    jid_str: Option<String>,
+    pending: Vec<PendingIq>,
+    disconnect_ops: Vec<OpId>,
+    close_deadline: Option<Millis>,
+    negotiation_deadline: Option<Millis>,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<Event>,
+    outbox: Vec<String>,
+    presence_sent: bool,
+    redirected: bool,
+}
+
+fn framing(name: &str) -> Element {
+    Element::new(name, NS_FRAMING)
+}
+
+/// Condition (first child element in `ns` other than `text`) and text of an error element.
+fn condition_of(el: &Element, ns: &str) -> (String, Option<String>) {
+    let cond = el
+        .elements()
+        .find(|c| c.ns == ns && c.name != "text")
+        .map_or_else(|| String::from("undefined-condition"), |c| c.name.clone());
+    let text = el
+        .elements()
+        .find(|c| c.is("text", ns))
+        .map(Element::text)
+        .filter(|t| !t.is_empty());
+    (cond, text)
+}
+
+impl Session {
+    /// The WebSocket subprotocol to request.
+    pub const SUBPROTOCOL: &'static str = "xmpp";
+
+    /// A session with `config`; `entropy` (32 random bytes, e.g. `crypto.getRandomValues`)
+    /// seeds SCRAM nonces and stanza ids.
+    #[must_use]
+    pub fn new(config: Config, entropy: [u8; 32]) -> Session {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(entropy);
+        h.update(b"ids");
+        let d = h.finalize();
+        let mut id_prefix = sasl::base64_encode(d.get(..6).unwrap_or(&[]));
+        id_prefix = id_prefix.replace(['+', '/'], "x");
+        let login = config.credentials.as_ref().map(|c| LoginState {
+            username: c.username.clone(),
+            password: c.password.clone(),
+            resource: c.resource.clone(),
+            anonymous: false,
+            op: None,
+            transient: false,
+        });
+        Session {
+            config,
+            seed: entropy,
+            nonce_counter: 0,
+            id_prefix,
+            next_id: 0,
+            next_op: 0,
+            phase: Phase::Idle,
+            authenticated: false,
+            login,
+            mechanism: None,
+            scram: None,
+            offered: Vec::new(),
+            register_offered: false,
+            session_required: false,
+            jid: None,
+            jid_str: None,
+            pending: Vec::new(),
+            disconnect_ops: Vec::new(),
+            close_deadline: None,
+            negotiation_deadline: None,
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            outbox: Vec::new(),
+            presence_sent: false,
+            redirected: false,
+        }
+    }
+
+    /// The full JID once bound.
+    #[must_use]
+    pub fn jid(&self) -> Option<&str> {
+        self.jid_str.as_deref()
+    }
+
+    /// Whether the last pre-authentication features advertised in-band registration
+    /// (XEP-0077 `<register xmlns='http://jabber.org/features/iq-register'/>`).
+    #[must_use]
+    pub fn register_offered(&self) -> bool {
+        self.register_offered
+    }
+
+    /// SASL mechanisms the server offered before authentication (as sent).
+    #[must_use]
+    pub fn offered_mechanisms(&self) -> &[String] {
+        &self.offered
+    }
+
+    /// Whether the session is online (bound).
+    #[must_use]
+    pub fn is_online(&self) -> bool {
+        self.phase == Phase::Online
+    }
+
+    /// The next thing to do with the socket.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// The next event for the page.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// The earliest deadline at which `handle_timeout` must be called.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Millis> {
+        self.pending
+            .iter()
+            .map(|p| p.deadline)
+            .chain(self.close_deadline)
+            .chain(self.negotiation_deadline)
+            .min()
+    }
+
+    // ----- plumbing -----
+
+    fn timeout_ms(&self) -> u64 {
+        u64::from(self.config.iq_timeout_ms)
+    }
+
+    fn new_op(&mut self) -> OpId {
+        self.next_op = self.next_op.wrapping_add(1);
+        OpId(self.next_op)
+    }
+
+    fn new_id(&mut self) -> String {
+        self.next_id = self.next_id.wrapping_add(1);
+        let mut s = self.id_prefix.clone();
+        push_i64(&mut s, i64::from(self.next_id));
+        s
+    }
+
+    fn send(&mut self, el: &Element) {
+        self.transmits.push_back(Transmit::Text(el.to_xml()));
+    }
+
+    fn event(&mut self, e: Event) {
+        self.events.push_back(e);
+    }
+
+    fn fail_op(&mut self, op: OpId, condition: &str, text: Option<&str>) {
+        self.event(Event::Failed {
+            op,
+            condition: String::from(condition),
+            text: text.map(String::from),
+        });
+    }
+
+    fn negotiating(&self) -> bool {
+        matches!(
+            self.phase,
+            Phase::AwaitOpen
+                | Phase::AwaitFeatures
+                | Phase::Ready
+                | Phase::Sasl
+                | Phase::Binding
+                | Phase::SessionStart
+        )
+    }
+
+    /// Sends a stanza now when online, queues it while negotiating, else drops it.
+    fn send_stanza(&mut self, xml: String) -> bool {
+        if self.phase == Phase::Online {
+            self.transmits.push_back(Transmit::Text(xml));
+            true
+        } else if self.negotiating() && self.outbox.len() < OUTBOX_MAX {
+            self.outbox.push(xml);
+            true
+        } else {
+            false
+        }
+    }
+
+    fn send_iq(
+        &mut self,
+        now: Millis,
+        kind: &str,
+        to: Option<&str>,
+        payload: Option<Element>,
+        purpose: Purpose,
+    ) {
+        let id = self.new_id();
+        let mut iq = Element::new("iq", NS_CLIENT)
+            .with_attr("type", kind)
+            .with_attr("id", &id)
+            .with_opt_attr("to", to);
+        if let Some(p) = payload {
+            iq = iq.with_child(p);
+        }
+        self.send(&iq);
+        self.pending.push(PendingIq {
+            id,
+            to: to.map(String::from),
+            deadline: now + self.timeout_ms(),
+            purpose,
+        });
+    }
+
+    fn send_open(&mut self, now: Millis) {
+        let open = framing("open")
+            .with_attr("to", &self.config.domain)
+            .with_attr("version", "1.0");
+        self.send(&open);
+        self.phase = Phase::AwaitOpen;
+        self.negotiation_deadline = Some(now + self.timeout_ms());
+    }
+
+    /// Sends `<close/>` and waits (bounded) for the server's.
+    fn begin_close(&mut self, now: Millis) {
+        match self.phase {
+            Phase::Idle | Phase::Closing | Phase::Closed => {}
+            _ => {
+                self.send(&framing("close"));
+                self.phase = Phase::Closing;
+                self.negotiation_deadline = None;
+                self.close_deadline = Some(now + CLOSE_WAIT_MS);
+            }
+        }
+    }
+
+    /// Asks the web layer to close the socket.
+    fn close_socket(&mut self, reason: &'static str) {
+        if self.phase != Phase::Closed && self.phase != Phase::Idle {
+            self.transmits
+                .push_back(Transmit::Close { code: 1000, reason });
+        }
+        self.phase = Phase::Closed;
+        self.close_deadline = None;
+        self.negotiation_deadline = None;
+        self.outbox.clear();
+    }
+
+    fn complete_disconnects(&mut self) {
+        for op in core::mem::take(&mut self.disconnect_ops) {
+            self.event(Event::Completed {
+                op,
+                roster: None,
+                xml: None,
+            });
+        }
+    }
+
+    fn fail_auth(&mut self, now: Millis, condition: &str, text: Option<&str>) {
+        self.event(Event::AuthFailed {
+            condition: String::from(condition),
+            text: text.map(String::from),
+        });
+        if let Some(l) = self.login.take() {
+            if let Some(op) = l.op {
+                self.fail_op(op, condition, text);
+            }
+            if !l.transient {
+                self.login = Some(LoginState { op: None, ..l });
+            }
+        }
+        self.scram = None;
+        self.begin_close(now);
+    }
+
+    // ----- socket inputs -----
+
+    /// The socket opened: sends `<open/>`. Also used after a redirect or reconnect.
+    pub fn handle_open(&mut self, now: Millis) {
+        self.authenticated = false;
+        self.jid = None;
+        self.jid_str = None;
+        self.scram = None;
+        self.mechanism = None;
+        self.close_deadline = None;
+        self.presence_sent = false;
+        self.send_open(now);
+    }
+
+    /// The socket closed: emits [`Event::Closed`], fails pending commands with `closed`.
+    /// Credentials (configured or given to `login`) are kept, so a later `handle_open` (a
+    /// reconnect or a redirect) logs in again by itself.
+    pub fn handle_close(&mut self, _now: Millis, code: u16, reason: &str, clean: bool) {
+        self.phase = Phase::Idle;
+        self.authenticated = false;
+        self.jid = None;
+        self.jid_str = None;
+        self.scram = None;
+        self.close_deadline = None;
+        self.negotiation_deadline = None;
+        self.outbox.clear();
+        self.complete_disconnects();
+        for p in core::mem::take(&mut self.pending) {
+            if let Purpose::Op { op, .. } = p.purpose {
+                self.fail_op(op, "closed", None);
+            }
+        }
+        if let Some(op) = self.login.as_mut().and_then(|l| l.op.take()) {
+            self.fail_op(op, "closed", None);
+        }
+        self.event(Event::Closed {
+            code,
+            reason: String::from(reason),
+            clean,
+        });
+    }
+
+    /// Time passed: expires IQs, negotiation steps and the close wait.
+    pub fn handle_timeout(&mut self, now: Millis) {
+        let mut expired = Vec::new();
+        self.pending.retain(|p| {
+            if p.deadline <= now {
+                expired.push(p.purpose);
+                false
+            } else {
+                true
+            }
+        });
+        for purpose in expired {
+            match purpose {
+                Purpose::Op { op, .. } => self.fail_op(op, "remote-server-timeout", None),
+                Purpose::Bind | Purpose::Session => {
+                    self.fail_auth(now, "remote-server-timeout", None);
+                }
+            }
+        }
+        if self.negotiation_deadline.is_some_and(|d| d <= now) {
+            self.negotiation_deadline = None;
+            self.event(Event::StreamError {
+                condition: String::from("connection-timeout"),
+                text: Some(String::from("stream negotiation timed out")),
+            });
+            if let Some(op) = self.login.as_mut().and_then(|l| l.op.take()) {
+                self.fail_op(op, "remote-server-timeout", None);
+            }
+            self.close_socket("negotiation timeout");
+        }
+        if self.close_deadline.is_some_and(|d| d <= now) {
+            self.close_socket("close timeout");
+        }
+    }
+
+    /// One WebSocket message (one element, UTF-8).
+    pub fn handle_data(&mut self, now: Millis, data: &[u8]) {
+        if matches!(self.phase, Phase::Idle | Phase::Closed) || xml::is_blank(data) {
+            return;
+        }
+        let el = match xml::parse(data, &self.config.limits, NS_CLIENT) {
+            Ok(el) => el,
+            Err(e) => {
+                self.event(Event::ProtocolError { error: e.as_str() });
+                self.close_socket(e.as_str());
+                return;
+            }
+        };
+        if el.is("close", NS_FRAMING) {
+            self.on_server_close(&el);
+            return;
+        }
+        if el.is("error", NS_STREAMS) {
+            let (condition, text) = condition_of(&el, NS_STREAM_ERRORS);
+            self.event(Event::StreamError { condition, text });
+            if self.phase != Phase::Closing {
+                self.send(&framing("close"));
+            }
+            self.close_socket("stream error");
+            return;
+        }
+        if self.phase == Phase::Closing {
+            // ejabberd may keep sending after our <close/>: answers to our IQs, messages and
+            // presences are still delivered, but nothing is sent any more.
+            if el.ns == NS_CLIENT {
+                match el.name.as_str() {
+                    "iq" => self.on_iq(now, &el),
+                    "message" => self.event(Event::Message(Message::from_element(&el))),
+                    "presence" => self.event(Event::Presence(Presence::from_element(&el))),
+                    _ => {}
+                }
+            }
+            return;
+        }
+        if el.is("open", NS_FRAMING) {
+            if self.phase == Phase::AwaitOpen {
+                self.phase = Phase::AwaitFeatures;
+            }
+        } else if el.is("features", NS_STREAMS) {
+            if matches!(self.phase, Phase::AwaitOpen | Phase::AwaitFeatures) {
+                self.on_features(now, &el);
+            }
+        } else if el.ns == NS_SASL {
+            if self.phase == Phase::Sasl {
+                self.on_sasl(now, &el);
+            }
+        } else if el.ns == NS_CLIENT {
+            match el.name.as_str() {
+                "iq" => self.on_iq(now, &el),
+                "message" => self.event(Event::Message(Message::from_element(&el))),
+                "presence" => self.event(Event::Presence(Presence::from_element(&el))),
+                _ => {}
+            }
+        }
+    }
+
+    fn on_server_close(&mut self, el: &Element) {
+        if let Some(url) = el.attr("see-other-uri") {
+            let ok = url.starts_with("wss://")
+                || (!self.config.transport_secure && url.starts_with("ws://"));
+            if ok && !self.redirected {
+                self.redirected = true;
+                self.event(Event::Redirect {
+                    url: String::from(url),
+                });
+            }
+        }
+        if self.phase != Phase::Closing {
+            self.send(&framing("close"));
+        }
+        self.close_socket("");
+        self.complete_disconnects();
+    }
+
+    fn on_features(&mut self, now: Millis, el: &Element) {
+        if !self.authenticated {
+            self.offered = el
+                .child("mechanisms", NS_SASL)
+                .map(|m| {
+                    m.elements()
+                        .filter(|c| c.is("mechanism", NS_SASL))
+                        .map(Element::text)
+                        .collect()
+                })
+                .unwrap_or_default();
+            self.register_offered = el.child("register", NS_REGISTER_FEATURE).is_some();
+            if self.login.is_some() {
+                self.start_auth(now);
+            } else {
+                self.phase = Phase::Ready;
+                self.negotiation_deadline = None;
+                self.event(Event::StreamReady);
+            }
+            return;
+        }
+        let Some(bind) = el.child("bind", NS_BIND) else {
+            self.fail_auth(
+                now,
+                "undefined-condition",
+                Some("server offers no resource binding"),
+            );
+            return;
+        };
+        let _ = bind;
+        self.session_required = el
+            .child("session", NS_SESSION)
+            .is_some_and(|s| s.child("optional", NS_SESSION).is_none());
+        let resource = self.login.as_ref().and_then(|l| l.resource.clone());
+        let mut payload = Element::new("bind", NS_BIND);
+        if let Some(r) = resource.filter(|r| !r.is_empty()) {
+            payload = payload.with_child(Element::new("resource", NS_BIND).with_text(&r));
+        }
+        self.phase = Phase::Binding;
+        self.negotiation_deadline = None;
+        self.send_iq(now, "set", None, Some(payload), Purpose::Bind);
+    }
+
+    fn start_auth(&mut self, now: Millis) {
+        let Some(login) = self.login.clone() else {
+            return;
+        };
+        self.negotiation_deadline = Some(now + self.timeout_ms());
+        let plain_ok = self.config.transport_secure || self.config.allow_plain_insecure;
+        let mech = if login.anonymous {
+            self.offered
+                .iter()
+                .any(|m| m.trim() == Mechanism::Anonymous.name())
+                .then_some(Mechanism::Anonymous)
+        } else {
+            sasl::select(
+                self.offered.iter().map(String::as_str),
+                &self.config.mechanisms,
+                true,
+                plain_ok,
+            )
+        };
+        let Some(mech) = mech else {
+            self.fail_auth(
+                now,
+                "invalid-mechanism",
+                Some("no acceptable SASL mechanism offered"),
+            );
+            return;
+        };
+        let initial = match mech {
+            Mechanism::Anonymous => Ok(String::from(plain::anonymous_response())),
+            Mechanism::Plain => plain::initial_response(&login.username, &login.password),
+            Mechanism::ScramSha1 | Mechanism::ScramSha256 => {
+                let hash = if mech == Mechanism::ScramSha1 {
+                    scram::Hash::Sha1
+                } else {
+                    scram::Hash::Sha256
+                };
+                let nonce = scram::derive_nonce(&self.seed, self.nonce_counter);
+                self.nonce_counter = self.nonce_counter.wrapping_add(1);
+                scram::ScramClient::new(hash, &login.username, &login.password, &nonce).map(
+                    |mut c| {
+                        let first = c.client_first();
+                        self.scram = Some(c);
+                        sasl::base64_encode(first.as_bytes())
+                    },
+                )
+            }
+        };
+        match initial {
+            Ok(data) => {
+                self.mechanism = Some(mech);
+                self.phase = Phase::Sasl;
+                let auth = Element::new("auth", NS_SASL)
+                    .with_attr("mechanism", mech.name())
+                    .with_text(&data);
+                self.send(&auth);
+            }
+            Err(e) => self.fail_auth(now, "malformed-request", Some(e.as_str())),
+        }
+    }
+
+    fn sasl_data(el: &Element) -> Result<String, sasl::SaslError> {
+        let raw = sasl::base64_decode(el.text().trim())?;
+        String::from_utf8(raw).map_err(|_| sasl::SaslError::MalformedServerMessage)
+    }
+
+    fn on_sasl(&mut self, now: Millis, el: &Element) {
+        match el.name.as_str() {
+            "challenge" => {
+                let result = match (Session::sasl_data(el), self.scram.as_mut()) {
+                    (Err(e), _) => Err(e),
+                    (Ok(_), None) => Err(sasl::SaslError::UnexpectedMessage),
+                    (Ok(data), Some(c)) => {
+                        if c.awaiting_final() {
+                            c.handle_server_final(&data).map(|()| String::new())
+                        } else {
+                            c.handle_server_first(&data)
+                                .map(|f| sasl::base64_encode(f.as_bytes()))
+                        }
+                    }
+                };
+                match result {
+                    Ok(resp) => {
+                        let mut r = Element::new("response", NS_SASL);
+                        if !resp.is_empty() {
+                            r = r.with_text(&resp);
+                        }
+                        self.send(&r);
+                    }
+                    Err(e) => {
+                        self.send(&Element::new("abort", NS_SASL));
+                        self.fail_auth(now, "aborted", Some(e.as_str()));
+                    }
+                }
+            }
+            "success" => {
+                if let Some(c) = self.scram.as_mut() {
+                    if !c.verified() {
+                        let checked = Session::sasl_data(el).and_then(|d| {
+                            if d.is_empty() {
+                                Err(sasl::SaslError::MalformedServerMessage)
+                            } else {
+                                c.handle_server_final(&d)
+                            }
+                        });
+                        if let Err(e) = checked {
+                            self.fail_auth(now, "aborted", Some(e.as_str()));
+                            return;
+                        }
+                    }
+                }
+                self.scram = None;
+                self.authenticated = true;
+                self.send_open(now);
+            }
+            "failure" => {
+                let (cond, text) = condition_of(el, NS_SASL);
+                self.fail_auth(now, &cond, text.as_deref());
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether `from` may answer an IQ we sent to `to`.
+    fn response_from_ok(&self, to: Option<&str>, from: Option<&str>) -> bool {
+        let domain = Jid::parse(&self.config.domain);
+        let is_self_or_server = |j: &Jid| {
+            self.jid
+                .as_ref()
+                .is_some_and(|me| (j.resource.is_none() && j.same_bare(me)) || j.same_full(me))
+                || domain
+                    .as_ref()
+                    .is_some_and(|d| j.local.is_none() && j.resource.is_none() && j.same_bare(d))
+        };
+        match (to, from) {
+            (None, None) => true,
+            (None, Some(f)) => Jid::parse(f).is_some_and(|j| is_self_or_server(&j)),
+            (Some(t), None) => Jid::parse(t).is_some_and(|j| is_self_or_server(&j)),
+            (Some(t), Some(f)) => match (Jid::parse(t), Jid::parse(f)) {
+                (Some(a), Some(b)) => a.same_full(&b),
+                _ => false,
+            },
+        }
+    }
+
+    fn on_iq(&mut self, now: Millis, el: &Element) {
+        let Some(id) = el.attr("id") else {
+            return;
+        };
+        let from = el.attr("from");
+        match el.attr("type") {
+            Some(kind @ ("result" | "error")) => {
+                let Some(idx) = self
+                    .pending
+                    .iter()
+                    .position(|p| p.id == id && self.response_from_ok(p.to.as_deref(), from))
+                else {
+                    return;
+                };
+                let p = self.pending.swap_remove(idx);
+                let closing = self.phase == Phase::Closing;
+                if closing && !matches!(p.purpose, Purpose::Op { .. }) {
+                    return;
+                }
+                if kind == "result" {
+                    self.on_iq_result(now, el, p.purpose);
+                } else {
+                    let (cond, text) = el
+                        .child("error", NS_CLIENT)
+                        .map_or((String::from("undefined-condition"), None), |e| {
+                            condition_of(e, NS_STANZAS)
+                        });
+                    match p.purpose {
+                        Purpose::Op { op, .. } => self.fail_op(op, &cond, text.as_deref()),
+                        Purpose::Bind | Purpose::Session => {
+                            self.fail_auth(now, &cond, text.as_deref());
+                        }
+                    }
+                }
+            }
+            Some("get" | "set") if self.phase != Phase::Closing => {
+                let id = String::from(id);
+                let from = from.map(String::from);
+                let is_set = el.attr("type") == Some("set");
+                if el.child("ping", NS_PING).is_some() {
+                    self.answer_result(&id, from.as_deref());
+                } else if let (true, Some(q)) = (is_set, el.child("query", NS_ROSTER)) {
+                    if self.roster_push_trusted(from.as_deref()) {
+                        let items = roster::parse_items(q);
+                        self.event(Event::RosterPush(items));
+                        self.answer_result(&id, from.as_deref());
+                    }
+                } else {
+                    self.answer_error(&id, from.as_deref(), "service-unavailable");
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// RFC 6121 §2.1.6: a push is trusted when `from` is absent or our bare JID.
+    fn roster_push_trusted(&self, from: Option<&str>) -> bool {
+        let Some(me) = self.jid.as_ref() else {
+            return false;
+        };
+        match from {
+            None => true,
+            Some(f) => Jid::parse(f).is_some_and(|j| j.resource.is_none() && j.same_bare(me)),
+        }
+    }
+
+    fn answer_result(&mut self, id: &str, to: Option<&str>) {
+        let iq = Element::new("iq", NS_CLIENT)
+            .with_attr("type", "result")
+            .with_attr("id", id)
+            .with_opt_attr("to", to);
+        self.send(&iq);
+    }
+
+    fn answer_error(&mut self, id: &str, to: Option<&str>, condition: &str) {
+        let iq = Element::new("iq", NS_CLIENT)
+            .with_attr("type", "error")
+            .with_attr("id", id)
+            .with_opt_attr("to", to)
+            .with_child(
+                Element::new("error", NS_CLIENT)
+                    .with_attr("type", "cancel")
+                    .with_child(Element::new(condition, NS_STANZAS)),
+            );
+        self.send(&iq);
+    }
+
+    fn on_iq_result(&mut self, now: Millis, el: &Element, purpose: Purpose) {
+        match purpose {
+            Purpose::Bind => {
+                let jid = el
+                    .child("bind", NS_BIND)
+                    .and_then(|b| b.child("jid", NS_BIND))
+                    .map(|j| j.text());
+                match jid.as_deref().and_then(|s| Jid::parse(s.trim())) {
+                    Some(j) if j.local.is_some() && j.resource.is_some() => {
+                        self.jid_str = Some(j.full());
+                        self.jid = Some(j);
+                        if self.session_required {
+                            self.phase = Phase::SessionStart;
+                            let domain = self.config.domain.clone();
+                            self.send_iq(
+                                now,
+                                "set",
+                                Some(&domain),
+                                Some(Element::new("session", NS_SESSION)),
+                                Purpose::Session,
+                            );
+                        } else {
+                            self.go_online();
+                        }
+                    }
+                    _ => self.fail_auth(now, "undefined-condition", Some("bad bind result")),
+                }
+            }
+            Purpose::Session => self.go_online(),
+            Purpose::Op { op, roster } => {
+                let items = roster.then(|| {
+                    el.child("query", NS_ROSTER)
+                        .map(roster::parse_items)
+                        .unwrap_or_default()
+                });
+                self.event(Event::Completed {
+                    op,
+                    roster: items,
+                    xml: Some(el.to_xml()),
+                });
+            }
+        }
+    }
+
+    fn go_online(&mut self) {
+        self.phase = Phase::Online;
+        self.negotiation_deadline = None;
+        let jid = self.jid_str.clone().unwrap_or_default();
+        self.event(Event::Online { jid });
+        if let Some(op) = self.login.as_mut().and_then(|l| l.op.take()) {
+            self.event(Event::Completed {
+                op,
+                roster: None,
+                xml: None,
+            });
+        }
+        for s in core::mem::take(&mut self.outbox) {
+            self.transmits.push_back(Transmit::Text(s));
+        }
+    }
+
+    // ----- commands -----
+
+    fn begin_login(&mut self, now: Millis, login: LoginState) -> OpId {
+        let op = self.new_op();
+        if self.phase != Phase::Ready {
+            self.fail_op(op, "unexpected-request", Some("stream not ready for login"));
+            return op;
+        }
+        self.login = Some(LoginState {
+            op: Some(op),
+            ..login
+        });
+        self.start_auth(now);
+        op
+    }
+
+    /// Logs in after [`Event::StreamReady`]; completes when online. On failure both
+    /// [`Event::AuthFailed`] and [`Event::Failed`] for this op are emitted.
+    pub fn login(
+        &mut self,
+        now: Millis,
+        username: &str,
+        password: &str,
+        resource: Option<&str>,
+    ) -> OpId {
+        let l = LoginState {
+            username: String::from(username),
+            password: String::from(password),
+            resource: resource.map(String::from),
+            anonymous: false,
+            op: None,
+            transient: true,
+        };
+        self.begin_login(now, l)
+    }
+
+    /// Logs in with SASL ANONYMOUS after [`Event::StreamReady`].
+    pub fn login_anonymous(&mut self, now: Millis) -> OpId {
+        let l = LoginState {
+            username: String::new(),
+            password: String::new(),
+            resource: None,
+            anonymous: true,
+            op: None,
+            transient: true,
+        };
+        self.begin_login(now, l)
+    }
+
+    /// Registers an account in-band (XEP-0077) before authenticating (after `StreamReady`).
+    pub fn register(&mut self, now: Millis, username: &str, password: &str) -> OpId {
+        let op = self.new_op();
+        if self.phase != Phase::Ready {
+            self.fail_op(
+                op,
+                "unexpected-request",
+                Some("stream not ready for registration"),
+            );
+            return op;
+        }
+        if !sasl::credential_ok(username) || !sasl::credential_ok(password) {
+            self.fail_op(
+                op,
+                "bad-request",
+                Some("empty or invalid username or password"),
+            );
+            return op;
+        }
+        let q = Element::new("query", NS_REGISTER)
+            .with_child(Element::new("username", NS_REGISTER).with_text(username))
+            .with_child(Element::new("password", NS_REGISTER).with_text(password));
+        self.send_iq(now, "set", None, Some(q), Purpose::Op { op, roster: false });
+        op
+    }
+
+    fn online_op(&mut self) -> Result<OpId, OpId> {
+        let op = self.new_op();
+        if self.phase == Phase::Online {
+            Ok(op)
+        } else {
+            self.fail_op(op, "unexpected-request", Some("not online"));
+            Err(op)
+        }
+    }
+
+    /// Changes the account password (XEP-0077 §3.3).
+    pub fn change_password(&mut self, now: Millis, new_password: &str) -> OpId {
+        let op = match self.online_op() {
+            Ok(op) => op,
+            Err(op) => return op,
+        };
+        if !sasl::credential_ok(new_password) {
+            self.fail_op(op, "bad-request", Some("empty or invalid password"));
+            return op;
+        }
+        let user = self
+            .jid
+            .as_ref()
+            .and_then(|j| j.local.clone())
+            .unwrap_or_default();
+        let q = Element::new("query", NS_REGISTER)
+            .with_child(Element::new("username", NS_REGISTER).with_text(&user))
+            .with_child(Element::new("password", NS_REGISTER).with_text(new_password));
+        let domain = self.config.domain.clone();
+        self.send_iq(
+            now,
+            "set",
+            Some(&domain),
+            Some(q),
+            Purpose::Op { op, roster: false },
+        );
+        op
+    }
+
+    /// Deletes the account (XEP-0077 §3.2); the server usually closes the stream after.
+    pub fn unregister(&mut self, now: Millis) -> OpId {
+        let op = match self.online_op() {
+            Ok(op) => op,
+            Err(op) => return op,
+        };
+        let q = Element::new("query", NS_REGISTER).with_child(Element::new("remove", NS_REGISTER));
+        self.send_iq(now, "set", None, Some(q), Purpose::Op { op, roster: false });
+        op
+    }
+
+    /// Fetches the roster; completes with `roster: Some(items)`.
+    pub fn get_roster(&mut self, now: Millis) -> OpId {
+        let op = match self.online_op() {
+            Ok(op) => op,
+            Err(op) => return op,
+        };
+        self.send_iq(
+            now,
+            "get",
+            None,
+            Some(roster::get_query()),
+            Purpose::Op { op, roster: true },
+        );
+        op
+    }
+
+    /// Adds or updates a roster item.
+    pub fn add_contact(
+        &mut self,
+        now: Millis,
+        jid: &str,
+        name: Option<&str>,
+        groups: &[&str],
+    ) -> OpId {
+        let op = match self.online_op() {
+            Ok(op) => op,
+            Err(op) => return op,
+        };
+        if Jid::parse(jid).is_none() {
+            self.fail_op(op, "jid-malformed", None);
+            return op;
+        }
+        self.send_iq(
+            now,
+            "set",
+            None,
+            Some(roster::set_query(jid, name, groups)),
+            Purpose::Op { op, roster: false },
+        );
+        op
+    }
+
+    /// Removes a roster item.
+    pub fn remove_contact(&mut self, now: Millis, jid: &str) -> OpId {
+        let op = match self.online_op() {
+            Ok(op) => op,
+            Err(op) => return op,
+        };
+        if Jid::parse(jid).is_none() {
+            self.fail_op(op, "jid-malformed", None);
+            return op;
+        }
+        self.send_iq(
+            now,
+            "set",
+            None,
+            Some(roster::remove_query(jid)),
+            Purpose::Op { op, roster: false },
+        );
+        op
+    }
+
+    /// Sends a message; returns its id. Queued while negotiating, dropped when disconnected.
+    pub fn send_message(
+        &mut self,
+        to: &str,
+        body: &str,
+        kind: Option<&str>,
+        subject: Option<&str>,
+        thread: Option<&str>,
+    ) -> String {
+        let id = self.new_id();
+        let m = stanza::message(&id, to, body, kind, subject, thread);
+        self.send_stanza(m.to_xml());
+        id
+    }
+
+    /// Sends available presence with optional show (`away|chat|dnd|xa`), status, priority.
+    pub fn set_status(&mut self, show: Option<&str>, status: Option<&str>, priority: Option<i8>) {
+        let p = stanza::presence(None, None, show, status, priority);
+        if self.send_stanza(p.to_xml()) {
+            self.presence_sent = true;
+        }
+    }
+
+    fn presence_to(&mut self, kind: &str, jid: &str) {
+        let p = stanza::presence(Some(kind), Some(jid), None, None, None);
+        self.send_stanza(p.to_xml());
+    }
+
+    /// Asks `jid` for a presence subscription.
+    pub fn subscribe(&mut self, jid: &str) {
+        self.presence_to("subscribe", jid);
+    }
+
+    /// Approves `jid`'s subscription request.
+    pub fn approve(&mut self, jid: &str) {
+        self.presence_to("subscribed", jid);
+    }
+
+    /// Denies or cancels `jid`'s subscription to us.
+    pub fn deny(&mut self, jid: &str) {
+        self.presence_to("unsubscribed", jid);
+    }
+
+    /// Unsubscribes from `jid`'s presence.
+    pub fn unsubscribe(&mut self, jid: &str) {
+        self.presence_to("unsubscribe", jid);
+    }
+
+    /// Sends one element given as XML; it is parsed (same limits as input) and re-serialised,
+    /// so an unqualified top-level element gets `xmlns="jabber:client"`.
+    ///
+    /// # Errors
+    /// [`Error::Xml`] if not well-formed, [`Error::NotConnected`] without a stream.
+    pub fn send_raw(&mut self, xml: &str) -> Result<(), Error> {
+        let el = xml::parse(xml.as_bytes(), &self.config.limits, NS_CLIENT).map_err(Error::Xml)?;
+        if self.send_stanza(el.to_xml()) {
+            Ok(())
+        } else {
+            Err(Error::NotConnected)
+        }
+    }
+
+    /// Sends an IQ `get` or `set` with `payload_xml` (one element, or empty) as its child;
+    /// completes with the whole result stanza in `xml`.
+    ///
+    /// # Errors
+    /// [`Error::BadArgument`] for another kind or a malformed `to`, [`Error::Xml`] for a bad
+    /// payload, [`Error::NotConnected`] when not online.
+    pub fn iq(
+        &mut self,
+        now: Millis,
+        kind: &str,
+        to: Option<&str>,
+        payload_xml: &str,
+    ) -> Result<OpId, Error> {
+        if kind != "get" && kind != "set" {
+            return Err(Error::BadArgument("XMPP: iq type must be get or set"));
+        }
+        if to.is_some_and(|t| Jid::parse(t).is_none()) {
+            return Err(Error::BadArgument("XMPP: malformed JID"));
+        }
+        let payload = if xml::is_blank(payload_xml.as_bytes()) {
+            None
+        } else {
+            Some(
+                xml::parse(payload_xml.as_bytes(), &self.config.limits, NS_CLIENT)
+                    .map_err(Error::Xml)?,
+            )
+        };
+        if self.phase != Phase::Online {
+            return Err(Error::NotConnected);
+        }
+        let op = self.new_op();
+        self.send_iq(now, kind, to, payload, Purpose::Op { op, roster: false });
+        Ok(op)
+    }
+
+    /// Ends the session: unavailable presence (if presence was sent), `<close/>`, then waits
+    /// for the server's `<close/>` (at most 5 s) and asks to close the socket. Completes when
+    /// the server's `<close/>` arrives or the socket closes. Meanwhile IQ answers, messages
+    /// and presences still arrive as events; IQ requests are no longer answered.
+    pub fn disconnect(&mut self, now: Millis) -> OpId {
+        let op = self.new_op();
+        match self.phase {
+            Phase::Idle => {
+                self.transmits.push_back(Transmit::Close {
+                    code: 1000,
+                    reason: "",
+                });
+                self.event(Event::Completed {
+                    op,
+                    roster: None,
+                    xml: None,
+                });
+            }
+            Phase::Closed | Phase::Closing => self.disconnect_ops.push(op),
+            _ => {
+                if self.phase == Phase::Online && self.presence_sent {
+                    let p = stanza::presence(Some("unavailable"), None, None, None, None);
+                    self.send(&p);
+                }
+                self.disconnect_ops.push(op);
+                self.begin_close(now);
+            }
+        }
+        op
+    }
+}
+
+/// A copy of `xml` safe for a debug log: the text of SASL `<auth>`, `<response>`,
+/// `<challenge>`, `<success>` and of `<password>` elements is replaced by `***`. Works on
+/// any string (malformed input is passed through).
+#[must_use]
+pub fn redact(xml: &str) -> String {
+    const SECRET: [&str; 5] = ["auth", "response", "challenge", "success", "password"];
+    let mut out = String::with_capacity(xml.len());
+    let mut rest = xml;
+    while let Some(lt) = rest.find('<') {
+        let Some((before, tag)) = rest.split_at_checked(lt) else {
+            break;
+        };
+        out.push_str(before);
+        let after_lt = tag.get(1..).unwrap_or("");
+        let name_len = after_lt
+            .find(|c: char| c.is_whitespace() || c == '/' || c == '>')
+            .unwrap_or(after_lt.len());
+        let qname = after_lt.get(..name_len).unwrap_or("");
+        let local = qname.rsplit(':').next().unwrap_or(qname);
+        // End of the start tag, skipping quoted attribute values.
+        let mut quote: Option<char> = None;
+        let mut end = None;
+        for (i, c) in tag.char_indices() {
+            match (quote, c) {
+                (Some(q), _) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '"' | '\'') => quote = Some(c),
+                (None, '>') => {
+                    end = Some(i);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let Some(end) = end else {
+            out.push_str(tag);
+            return out;
+        };
+        let Some((start_tag, after)) = tag.split_at_checked(end.saturating_add(1)) else {
+            out.push_str(tag);
+            return out;
+        };
+        out.push_str(start_tag);
+        rest = after;
+        let self_closing = start_tag.ends_with("/>");
+        if SECRET.contains(&local) && !self_closing && !qname.starts_with('/') {
+            let text_end = rest.find('<').unwrap_or(rest.len());
+            if text_end > 0 {
+                out.push_str("***");
+            }
+            rest = rest.get(text_end..).unwrap_or("");
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction() {
+        assert_eq!(
+            redact(
+                "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGEAYg==</auth>"
+            ),
+            "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>***</auth>"
+        );
+        assert_eq!(
+            redact("<iq><query><username>u</username><password>p&amp;w</password></query></iq>"),
+            "<iq><query><username>u</username><password>***</password></query></iq>"
+        );
+        assert_eq!(redact("<success/>"), "<success/>");
+        assert_eq!(
+            redact("<response a='>'>x</response>"),
+            "<response a='>'>***</response>"
+        );
+        assert_eq!(redact("<authx>t</authx>"), "<authx>t</authx>");
+        assert_eq!(redact("<auth>x"), "<auth>***");
+        assert_eq!(redact("<auth"), "<auth");
+        assert_eq!(redact("plain"), "plain");
+    }
+
+    #[test]
+    fn ids_and_ops() {
+        let mut s = Session::new(Config::new("example.com"), [1; 32]);
+        let a = s.new_id();
+        let b = s.new_id();
+        assert_ne!(a, b);
+        assert!(a.ends_with('1'));
+        assert_eq!(s.new_op(), OpId(1));
+    }
+}

@@ -1,0 +1,211 @@
+//! Models of received `<message/>` and `<presence/>` stanzas (RFC 6120 §8, RFC 6121), built
+//! from parsed elements, plus builders for the stanzas the session sends.
+//!
+//! Models keep the common fields and the whole stanza re-serialised (`xml`) so pages can read
+//! extensions without this crate knowing them.
+
+use super::xml::{Element, NS_CLIENT};
+
+/// A received message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    /// Sender.
+    pub from: Option<String>,
+    /// Addressee.
+    pub to: Option<String>,
+    /// `type` attribute (`chat`, `groupchat`, `normal`, `headline`, `error`).
+    pub kind: Option<String>,
+    /// `id` attribute.
+    pub id: Option<String>,
+    /// First `<body/>` (preferring one without `xml:lang`).
+    pub body: Option<String>,
+    /// First `<subject/>`.
+    pub subject: Option<String>,
+    /// `<thread/>`.
+    pub thread: Option<String>,
+    /// The whole stanza.
+    pub xml: String,
+}
+
+/// A received presence.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Presence {
+    /// Sender.
+    pub from: Option<String>,
+    /// Addressee.
+    pub to: Option<String>,
+    /// `type` attribute (`unavailable`, `subscribe`, …); `None` means available.
+    pub kind: Option<String>,
+    /// `<show/>` (`away`, `chat`, `dnd`, `xa`).
+    pub show: Option<String>,
+    /// `<status/>`.
+    pub status: Option<String>,
+    /// `<priority/>` (missing or invalid → `None`).
+    pub priority: Option<i8>,
+    /// The whole stanza.
+    pub xml: String,
+}
+
+fn attr(e: &Element, n: &str) -> Option<String> {
+    e.attr(n).map(String::from)
+}
+
+fn child_text(e: &Element, name: &str) -> Option<String> {
+    let mut it = e.elements().filter(|c| c.is(name, NS_CLIENT));
+    let first = it.next()?;
+    if first.attr("xml:lang").is_some() {
+        if let Some(plain) = e
+            .elements()
+            .find(|c| c.is(name, NS_CLIENT) && c.attr("xml:lang").is_none())
+        {
+            return Some(plain.text());
+        }
+    }
+    Some(first.text())
+}
+
+impl Message {
+    /// From a `<message/>` element.
+    #[must_use]
+    pub fn from_element(e: &Element) -> Message {
+        Message {
+            from: attr(e, "from"),
+            to: attr(e, "to"),
+            kind: attr(e, "type"),
+            id: attr(e, "id"),
+            body: child_text(e, "body"),
+            subject: child_text(e, "subject"),
+            thread: child_text(e, "thread"),
+            xml: e.to_xml(),
+        }
+    }
+}
+
+impl Presence {
+    /// From a `<presence/>` element.
+    #[must_use]
+    pub fn from_element(e: &Element) -> Presence {
+        Presence {
+            from: attr(e, "from"),
+            to: attr(e, "to"),
+            kind: attr(e, "type"),
+            show: child_text(e, "show"),
+            status: child_text(e, "status"),
+            priority: child_text(e, "priority").and_then(|p| p.trim().parse::<i8>().ok()),
+            xml: e.to_xml(),
+        }
+    }
+}
+
+/// Builds an outgoing `<message/>`.
+#[must_use]
+pub fn message(
+    id: &str,
+    to: &str,
+    body: &str,
+    kind: Option<&str>,
+    subject: Option<&str>,
+    thread: Option<&str>,
+) -> Element {
+    let mut m = Element::new("message", NS_CLIENT)
+        .with_attr("to", to)
+        .with_attr("id", id)
+        .with_opt_attr("type", kind);
+    if let Some(s) = subject {
+        m = m.with_child(Element::new("subject", NS_CLIENT).with_text(s));
+    }
+    m = m.with_child(Element::new("body", NS_CLIENT).with_text(body));
+    if let Some(t) = thread {
+        m = m.with_child(Element::new("thread", NS_CLIENT).with_text(t));
+    }
+    m
+}
+
+/// Builds an outgoing `<presence/>`; `show` outside `away|chat|dnd|xa` is dropped.
+#[must_use]
+pub fn presence(
+    kind: Option<&str>,
+    to: Option<&str>,
+    show: Option<&str>,
+    status: Option<&str>,
+    priority: Option<i8>,
+) -> Element {
+    let mut p = Element::new("presence", NS_CLIENT)
+        .with_opt_attr("type", kind)
+        .with_opt_attr("to", to);
+    if let Some(s) = show.filter(|s| matches!(*s, "away" | "chat" | "dnd" | "xa")) {
+        p = p.with_child(Element::new("show", NS_CLIENT).with_text(s));
+    }
+    if let Some(s) = status {
+        p = p.with_child(Element::new("status", NS_CLIENT).with_text(s));
+    }
+    if let Some(pr) = priority {
+        let mut buf = String::new();
+        push_i64(&mut buf, i64::from(pr));
+        p = p.with_child(Element::new("priority", NS_CLIENT).with_text(&buf));
+    }
+    p
+}
+
+/// Appends a decimal integer without `core::fmt`.
+pub fn push_i64(out: &mut String, v: i64) {
+    if v < 0 {
+        out.push('-');
+    }
+    let mut n = v.unsigned_abs();
+    let mut digits = [0u8; 20];
+    let mut len = 0usize;
+    loop {
+        if let Some(d) = digits.get_mut(len) {
+            *d = b'0' + u8::try_from(n % 10).unwrap_or(0);
+        }
+        len += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for d in digits.iter().take(len).rev() {
+        out.push(char::from(*d));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::xmpp::xml::{parse, Limits};
+
+    #[test]
+    fn models() {
+        let e = parse(b"<message from='a@b/c' type='chat' id='1'><body xml:lang='de'>Hallo</body><body>Hello</body><thread>t</thread><x xmlns='urn:x'/></message>", &Limits::default(), NS_CLIENT).unwrap();
+        let m = Message::from_element(&e);
+        assert_eq!(m.body.as_deref(), Some("Hello"));
+        assert_eq!(m.thread.as_deref(), Some("t"));
+        assert_eq!(m.subject, None);
+        assert!(m.xml.contains("<x xmlns=\"urn:x\"/>"));
+        let e = parse(b"<presence from='a@b/c'><show>away</show><status>brb</status><priority>-5</priority></presence>", &Limits::default(), NS_CLIENT).unwrap();
+        let p = Presence::from_element(&e);
+        assert_eq!(p.show.as_deref(), Some("away"));
+        assert_eq!(p.priority, Some(-5));
+        assert_eq!(p.kind, None);
+    }
+
+    #[test]
+    fn builders() {
+        assert_eq!(
+            presence(None, None, Some("dnd"), Some("x"), Some(-128)).to_xml(),
+            "<presence xmlns=\"jabber:client\"><show>dnd</show><status>x</status><priority>-128</priority></presence>"
+        );
+        assert_eq!(
+            presence(None, None, Some("bogus"), None, Some(0)).to_xml(),
+            "<presence xmlns=\"jabber:client\"><priority>0</priority></presence>"
+        );
+        assert_eq!(
+            message("i1", "a@b", "hi", Some("chat"), None, None).to_xml(),
+            "<message xmlns=\"jabber:client\" to=\"a@b\" id=\"i1\" type=\"chat\"><body>hi</body></message>"
+        );
+        let mut s = String::new();
+        push_i64(&mut s, i64::MIN);
+        assert_eq!(s, "-9223372036854775808");
+    }
+}

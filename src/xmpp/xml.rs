@@ -1,0 +1,992 @@
+//! A small namespaced XML reader and writer for XMPP over WebSocket (RFC 7395).
+//!
+//! Each WebSocket message carries exactly one top-level element, so [`parse`] reads one whole
+//! element from one message into an [`Element`] tree (an optional leading `<?xml …?>`
+//! declaration and surrounding whitespace are allowed). It resolves namespaces (default
+//! `xmlns`, prefixes, and the `stream` prefix even when a server forgets to declare it),
+//! enforces [`Limits`] (size, depth, attributes per element), and refuses what RFC 6120 §11.1
+//! forbids: comments, processing instructions, DTDs and entity references other than the five
+//! predefined ones and numeric character references. CDATA sections are read as text. A prefix
+//! of a valid element yields [`ErrorKind::Incomplete`], never a panic. The writer side escapes
+//! text and attribute values and serialises an [`Element`] into a `String`; namespaces are
+//! written as default `xmlns` declarations wherever an element's namespace differs from its
+//! parent's.
+
+/// `jabber:client`, the content namespace of a client stream.
+pub const NS_CLIENT: &str = "jabber:client";
+/// The stream namespace (`stream:features`, `stream:error`).
+pub const NS_STREAMS: &str = "http://etherx.jabber.org/streams";
+/// RFC 7395 framing namespace (`<open/>`, `<close/>`).
+pub const NS_FRAMING: &str = "urn:ietf:params:xml:ns:xmpp-framing";
+/// The namespace bound to the `xml` prefix.
+pub const NS_XML: &str = "http://www.w3.org/XML/1998/namespace";
+
+/// Hard cap on nesting, whatever the configuration says, so dropping or writing a tree can
+/// never exhaust the stack.
+const DEPTH_CAP: usize = 256;
+
+/// Limits applied by [`parse`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest element (one WebSocket message), in bytes.
+    pub max_size: usize,
+    /// Deepest nesting (the top-level element is depth 1); capped at 256.
+    pub max_depth: usize,
+    /// Most attributes (namespace declarations included) on one element.
+    pub max_attrs: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_size: 1 << 20,
+            max_depth: 32,
+            max_attrs: 64,
+        }
+    }
+}
+
+/// What went wrong while reading XML.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The input ended inside the element (a prefix of a well-formed element).
+    Incomplete,
+    /// The input is larger than [`Limits::max_size`].
+    TooLarge,
+    /// Nesting deeper than [`Limits::max_depth`].
+    TooDeep,
+    /// More attributes than [`Limits::max_attrs`].
+    TooManyAttributes,
+    /// Bytes that are not UTF-8.
+    InvalidUtf8,
+    /// A character not allowed by XML 1.0 (`Char` production).
+    InvalidChar,
+    /// A `<!DOCTYPE` or other markup declaration (RFC 6120 §11.1).
+    Doctype,
+    /// A processing instruction other than the leading XML declaration (RFC 6120 §11.1).
+    ProcessingInstruction,
+    /// A comment (RFC 6120 §11.1).
+    Comment,
+    /// A malformed element or attribute name.
+    InvalidName,
+    /// No element where one was expected.
+    ExpectedElement,
+    /// An end tag that does not match its start tag.
+    MismatchedEndTag,
+    /// The same attribute twice on one element.
+    DuplicateAttribute,
+    /// Malformed attribute syntax (missing `=`, quote or whitespace).
+    MalformedAttribute,
+    /// A `<` inside an attribute value.
+    LtInAttribute,
+    /// An entity reference other than the five predefined ones (RFC 6120 §11.1).
+    UnknownEntity,
+    /// A numeric character reference to a code point XML does not allow.
+    InvalidCharRef,
+    /// A namespace prefix without a declaration.
+    UnboundPrefix,
+    /// An illegal namespace declaration (`xmlns:p=""`, binding `xmlns`).
+    BadNamespaceDeclaration,
+    /// Something other than whitespace after the element.
+    TrailingData,
+    /// `]]>` in character data.
+    CdataEndInText,
+    /// A malformed `<?xml …?>` declaration.
+    BadXmlDeclaration,
+}
+
+impl ErrorKind {
+    /// A short static description naming the rule.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Incomplete => "XML: input ends inside the element",
+            ErrorKind::TooLarge => "XML: element larger than the size limit",
+            ErrorKind::TooDeep => "XML: nesting deeper than the depth limit",
+            ErrorKind::TooManyAttributes => "XML: more attributes than the limit",
+            ErrorKind::InvalidUtf8 => "XML: input is not UTF-8",
+            ErrorKind::InvalidChar => "XML: character not allowed (XML 1.0 Char)",
+            ErrorKind::Doctype => "XML: DTD or markup declaration refused (RFC 6120 11.1)",
+            ErrorKind::ProcessingInstruction => {
+                "XML: processing instruction refused (RFC 6120 11.1)"
+            }
+            ErrorKind::Comment => "XML: comment refused (RFC 6120 11.1)",
+            ErrorKind::InvalidName => "XML: malformed name",
+            ErrorKind::ExpectedElement => "XML: expected an element",
+            ErrorKind::MismatchedEndTag => "XML: end tag does not match start tag",
+            ErrorKind::DuplicateAttribute => "XML: duplicate attribute",
+            ErrorKind::MalformedAttribute => "XML: malformed attribute",
+            ErrorKind::LtInAttribute => "XML: '<' in attribute value",
+            ErrorKind::UnknownEntity => "XML: entity reference refused (RFC 6120 11.1)",
+            ErrorKind::InvalidCharRef => "XML: invalid character reference",
+            ErrorKind::UnboundPrefix => "XML: undeclared namespace prefix",
+            ErrorKind::BadNamespaceDeclaration => "XML: illegal namespace declaration",
+            ErrorKind::TrailingData => "XML: data after the element",
+            ErrorKind::CdataEndInText => "XML: ']]>' in character data",
+            ErrorKind::BadXmlDeclaration => "XML: malformed XML declaration",
+        }
+    }
+}
+
+/// An XML error: its kind and the byte offset in the input where it was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Error {
+    /// What went wrong.
+    pub kind: ErrorKind,
+    /// Byte offset into the input.
+    pub offset: usize,
+}
+
+impl Error {
+    /// The static description of the kind (the offset is in [`Error::offset`]).
+    #[must_use]
+    pub fn as_str(&self) -> &'static str {
+        self.kind.as_str()
+    }
+}
+
+/// A child of an element.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Node {
+    /// A child element.
+    Element(Element),
+    /// Character data (entities decoded).
+    Text(String),
+}
+
+/// An element: local name, resolved namespace, attributes and children.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Element {
+    /// Local name (without prefix).
+    pub name: String,
+    /// Resolved namespace URI (empty for none).
+    pub ns: String,
+    /// Attributes as written (qualified names, e.g. `xml:lang`; prefix declarations
+    /// `xmlns:p` are kept, the default `xmlns` becomes [`Element::ns`]), values decoded.
+    pub attrs: Vec<(String, String)>,
+    /// Children in document order.
+    pub children: Vec<Node>,
+}
+
+impl Element {
+    /// A new empty element.
+    #[must_use]
+    pub fn new(name: &str, ns: &str) -> Element {
+        Element {
+            name: String::from(name),
+            ns: String::from(ns),
+            attrs: Vec::new(),
+            children: Vec::new(),
+        }
+    }
+
+    /// Builder: adds an attribute (replacing one with the same name).
+    #[must_use]
+    pub fn with_attr(mut self, name: &str, value: &str) -> Element {
+        self.set_attr(name, value);
+        self
+    }
+
+    /// Builder: adds an attribute when `value` is `Some`.
+    #[must_use]
+    pub fn with_opt_attr(mut self, name: &str, value: Option<&str>) -> Element {
+        if let Some(v) = value {
+            self.set_attr(name, v);
+        }
+        self
+    }
+
+    /// Builder: appends a child element.
+    #[must_use]
+    pub fn with_child(mut self, child: Element) -> Element {
+        self.children.push(Node::Element(child));
+        self
+    }
+
+    /// Builder: appends text.
+    #[must_use]
+    pub fn with_text(mut self, text: &str) -> Element {
+        self.children.push(Node::Text(String::from(text)));
+        self
+    }
+
+    /// Sets an attribute (replacing one with the same name).
+    pub fn set_attr(&mut self, name: &str, value: &str) {
+        if let Some(slot) = self.attrs.iter_mut().find(|(n, _)| n == name) {
+            slot.1 = String::from(value);
+        } else {
+            self.attrs.push((String::from(name), String::from(value)));
+        }
+    }
+
+    /// The value of attribute `name` (qualified name as written, e.g. `xml:lang`).
+    #[must_use]
+    pub fn attr(&self, name: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether this element has local name `name` in namespace `ns`.
+    #[must_use]
+    pub fn is(&self, name: &str, ns: &str) -> bool {
+        self.name == name && self.ns == ns
+    }
+
+    /// Child elements in order.
+    pub fn elements(&self) -> impl Iterator<Item = &Element> {
+        self.children.iter().filter_map(|n| match n {
+            Node::Element(e) => Some(e),
+            Node::Text(_) => None,
+        })
+    }
+
+    /// The first child element named `name` in namespace `ns`.
+    #[must_use]
+    pub fn child(&self, name: &str, ns: &str) -> Option<&Element> {
+        self.elements().find(|e| e.is(name, ns))
+    }
+
+    /// The concatenated direct text children.
+    #[must_use]
+    pub fn text(&self) -> String {
+        let mut s = String::new();
+        for n in &self.children {
+            if let Node::Text(t) = n {
+                s.push_str(t);
+            }
+        }
+        s
+    }
+
+    /// Serialises the element (with an `xmlns` declaration on the top element when its
+    /// namespace is not empty).
+    #[must_use]
+    pub fn to_xml(&self) -> String {
+        let mut out = String::new();
+        self.write_to(&mut out, None);
+        out
+    }
+
+    /// Appends the serialised element to `out`; `parent_ns` is the default namespace in scope
+    /// (`None` at the top).
+    pub fn write_to(&self, out: &mut String, parent_ns: Option<&str>) {
+        out.push('<');
+        out.push_str(&self.name);
+        let need_ns = match parent_ns {
+            None => !self.ns.is_empty(),
+            Some(p) => p != self.ns,
+        };
+        if need_ns {
+            out.push_str(" xmlns=\"");
+            escape_attr(out, &self.ns);
+            out.push('"');
+        }
+        for (n, v) in &self.attrs {
+            if n == "xmlns" {
+                continue;
+            }
+            out.push(' ');
+            out.push_str(n);
+            out.push_str("=\"");
+            escape_attr(out, v);
+            out.push('"');
+        }
+        if self.children.is_empty() {
+            out.push_str("/>");
+            return;
+        }
+        out.push('>');
+        for c in &self.children {
+            match c {
+                Node::Element(e) => e.write_to(out, Some(&self.ns)),
+                Node::Text(t) => escape_text(out, t),
+            }
+        }
+        out.push_str("</");
+        out.push_str(&self.name);
+        out.push('>');
+    }
+}
+
+/// Appends `s` escaped for character data (`&`, `<`, `>`; CR as `&#13;` so it survives
+/// line-end normalisation). Characters XML cannot carry (NUL, other C0 controls, U+FFFE,
+/// U+FFFF) become U+FFFD so the output is always well-formed.
+pub fn escape_text(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\r' => out.push_str("&#13;"),
+            _ if !is_xml_char(c) => out.push('\u{FFFD}'),
+            _ => out.push(c),
+        }
+    }
+}
+
+/// Appends `s` escaped for a double- or single-quoted attribute value (`&`, `<`, `"`, `'`;
+/// tab, LF and CR as character references so they survive attribute normalisation;
+/// characters XML cannot carry become U+FFFD).
+pub fn escape_attr(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' => out.push_str("&#9;"),
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
+            _ if !is_xml_char(c) => out.push('\u{FFFD}'),
+            _ => out.push(c),
+        }
+    }
+}
+
+/// Whether `c` is an XML 1.0 `Char` (Rust `char` already excludes surrogates).
+#[must_use]
+pub fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+fn is_name_start(c: char) -> bool {
+    c.is_ascii_alphabetic()
+        || c == '_'
+        || c == ':'
+        || (c >= '\u{C0}' && c != '\u{D7}' && c != '\u{F7}' && c != '\u{FFFE}' && c != '\u{FFFF}')
+}
+
+fn is_name_char(c: char) -> bool {
+    is_name_start(c) || c.is_ascii_digit() || c == '-' || c == '.' || c == '\u{B7}'
+}
+
+/// Reads one whole top-level element from `input`. Unprefixed elements without a default
+/// namespace declaration in scope get `default_ns` (use [`NS_CLIENT`] for stream content).
+///
+/// # Errors
+/// Any [`ErrorKind`]; a truncated element gives [`ErrorKind::Incomplete`].
+pub fn parse(input: &[u8], limits: &Limits, default_ns: &str) -> Result<Element, Error> {
+    if input.len() > limits.max_size {
+        return Err(Error {
+            kind: ErrorKind::TooLarge,
+            offset: limits.max_size,
+        });
+    }
+    let s = match core::str::from_utf8(input) {
+        Ok(s) => s,
+        Err(e) => {
+            let kind = if e.error_len().is_none() {
+                ErrorKind::Incomplete
+            } else {
+                ErrorKind::InvalidUtf8
+            };
+            return Err(Error {
+                kind,
+                offset: e.valid_up_to(),
+            });
+        }
+    };
+    let mut r = Reader {
+        s,
+        pos: 0,
+        limits,
+        default_ns,
+        scopes: Vec::new(),
+    };
+    r.skip_ws();
+    if r.rest().starts_with("<?xml") {
+        r.xml_decl()?;
+        r.skip_ws();
+    }
+    let el = r.element()?;
+    r.skip_ws();
+    if r.pos < r.s.len() {
+        return Err(r.err(ErrorKind::TrailingData));
+    }
+    Ok(el)
+}
+
+/// Whether `input` is empty or only XML whitespace.
+#[must_use]
+pub fn is_blank(input: &[u8]) -> bool {
+    input
+        .iter()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+}
+
+struct Frame<'a> {
+    el: Element,
+    qname: &'a str,
+    mark: usize,
+}
+
+struct Reader<'a, 'l> {
+    s: &'a str,
+    pos: usize,
+    limits: &'l Limits,
+    default_ns: &'l str,
+    /// In-scope namespace bindings: (prefix, uri); "" is the default namespace.
+    scopes: Vec<(&'a str, String)>,
+}
+
+impl<'a> Reader<'a, '_> {
+    fn rest(&self) -> &'a str {
+        self.s.get(self.pos..).unwrap_or("")
+    }
+
+    fn err(&self, kind: ErrorKind) -> Error {
+        Error {
+            kind,
+            offset: self.pos,
+        }
+    }
+
+    fn err_at(kind: ErrorKind, offset: usize) -> Error {
+        Error { kind, offset }
+    }
+
+    fn peek(&self) -> Option<char> {
+        self.rest().chars().next()
+    }
+
+    fn bump(&mut self, c: char) {
+        self.pos = self.pos.saturating_add(c.len_utf8());
+    }
+
+    fn skip_ws(&mut self) -> bool {
+        let start = self.pos;
+        while let Some(c) = self.peek() {
+            if matches!(c, ' ' | '\t' | '\r' | '\n') {
+                self.bump(c);
+            } else {
+                break;
+            }
+        }
+        self.pos != start
+    }
+
+    fn eat(&mut self, lit: &str) -> bool {
+        if self.rest().starts_with(lit) {
+            self.pos = self.pos.saturating_add(lit.len());
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Fails with Incomplete when the rest is a proper prefix of `lit`, else `kind`.
+    fn expect(&mut self, lit: &str, kind: ErrorKind) -> Result<(), Error> {
+        if self.eat(lit) {
+            return Ok(());
+        }
+        if lit.starts_with(self.rest()) {
+            return Err(Reader::err_at(ErrorKind::Incomplete, self.s.len()));
+        }
+        Err(self.err(kind))
+    }
+
+    fn xml_decl(&mut self) -> Result<(), Error> {
+        let start = self.pos;
+        self.pos = self.pos.saturating_add(5);
+        match self.peek() {
+            None => return Err(self.err(ErrorKind::Incomplete)),
+            Some(' ' | '\t' | '\r' | '\n') => {}
+            Some(_) => return Err(Reader::err_at(ErrorKind::ProcessingInstruction, start)),
+        }
+        let rest = self.rest();
+        let Some(end) = rest.find("?>") else {
+            return Err(Reader::err_at(ErrorKind::Incomplete, self.s.len()));
+        };
+        let body = rest.get(..end).unwrap_or("");
+        if !body.trim_start().starts_with("version")
+            || body.contains('<')
+            || body.chars().any(|c| !is_xml_char(c))
+        {
+            return Err(Reader::err_at(ErrorKind::BadXmlDeclaration, start));
+        }
+        self.pos = self.pos.saturating_add(end).saturating_add(2);
+        Ok(())
+    }
+
+    fn name(&mut self) -> Result<&'a str, Error> {
+        let start = self.pos;
+        let rest = self.rest();
+        let mut chars = rest.char_indices();
+        match chars.next() {
+            None => return Err(self.err(ErrorKind::Incomplete)),
+            Some((_, c)) if is_name_start(c) => {}
+            Some(_) => return Err(self.err(ErrorKind::InvalidName)),
+        }
+        let mut end = rest.len();
+        for (i, c) in chars {
+            if !is_name_char(c) {
+                end = i;
+                break;
+            }
+        }
+        let name = rest.get(..end).unwrap_or("");
+        self.pos = start.saturating_add(end);
+        if self.pos >= self.s.len() {
+            return Err(self.err(ErrorKind::Incomplete));
+        }
+        // Namespaces in XML: at most one colon, not at either end.
+        let colons = name.matches(':').count();
+        if colons > 1 || name.starts_with(':') || name.ends_with(':') {
+            return Err(Reader::err_at(ErrorKind::InvalidName, start));
+        }
+        Ok(name)
+    }
+
+    fn lookup(&self, prefix: &str, offset: usize) -> Result<String, Error> {
+        if let Some((_, uri)) = self.scopes.iter().rev().find(|(p, _)| *p == prefix) {
+            return Ok(uri.clone());
+        }
+        match prefix {
+            "" => Ok(String::from(self.default_ns)),
+            "xml" => Ok(String::from(NS_XML)),
+            // ejabberd and others sometimes rely on an undeclared `stream` prefix.
+            "stream" => Ok(String::from(NS_STREAMS)),
+            _ => Err(Reader::err_at(ErrorKind::UnboundPrefix, offset)),
+        }
+    }
+
+    /// Parses a reference after `&` (pos at `&`), appending the character to `out`.
+    fn reference(&mut self, out: &mut String) -> Result<(), Error> {
+        let start = self.pos;
+        let rest = self.rest();
+        let window: String = rest.chars().take(12).collect();
+        let Some(semi) = window.find(';') else {
+            if window.chars().count() < 12 && !window.contains(['<', '"']) {
+                return Err(Reader::err_at(ErrorKind::Incomplete, self.s.len()));
+            }
+            return Err(self.err(ErrorKind::UnknownEntity));
+        };
+        let body = window.get(1..semi).unwrap_or("");
+        let c = match body {
+            "lt" => '<',
+            "gt" => '>',
+            "amp" => '&',
+            "quot" => '"',
+            "apos" => '\'',
+            _ => {
+                let code = if let Some(hex) = body.strip_prefix("#x") {
+                    if hex.is_empty() || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                        return Err(self.err(ErrorKind::InvalidCharRef));
+                    }
+                    u32::from_str_radix(hex, 16).ok()
+                } else if let Some(dec) = body.strip_prefix('#') {
+                    if dec.is_empty() || !dec.chars().all(|c| c.is_ascii_digit()) {
+                        return Err(self.err(ErrorKind::InvalidCharRef));
+                    }
+                    dec.parse::<u32>().ok()
+                } else {
+                    return Err(self.err(ErrorKind::UnknownEntity));
+                };
+                match code.and_then(char::from_u32) {
+                    Some(c) if is_xml_char(c) => c,
+                    _ => return Err(Reader::err_at(ErrorKind::InvalidCharRef, start)),
+                }
+            }
+        };
+        out.push(c);
+        self.pos = start.saturating_add(semi).saturating_add(1);
+        Ok(())
+    }
+
+    fn attr_value(&mut self, quote: char) -> Result<String, Error> {
+        let mut v = String::new();
+        loop {
+            let Some(c) = self.peek() else {
+                return Err(self.err(ErrorKind::Incomplete));
+            };
+            match c {
+                _ if c == quote => {
+                    self.bump(c);
+                    return Ok(v);
+                }
+                '<' => return Err(self.err(ErrorKind::LtInAttribute)),
+                '&' => self.reference(&mut v)?,
+                '\r' => {
+                    self.bump(c);
+                    if self.peek() == Some('\n') {
+                        self.bump('\n');
+                    }
+                    v.push(' ');
+                }
+                '\t' | '\n' => {
+                    self.bump(c);
+                    v.push(' ');
+                }
+                _ if !is_xml_char(c) => return Err(self.err(ErrorKind::InvalidChar)),
+                _ => {
+                    self.bump(c);
+                    v.push(c);
+                }
+            }
+        }
+    }
+
+    /// Parses a start tag at `<`. Returns the frame and whether it was self-closing.
+    fn start_tag(&mut self) -> Result<(Frame<'a>, bool), Error> {
+        let tag_start = self.pos;
+        self.pos = self.pos.saturating_add(1);
+        let qname = self.name()?;
+        let mut raw: Vec<(&'a str, String, usize)> = Vec::new();
+        let self_closing;
+        loop {
+            let had_ws = self.skip_ws();
+            match self.peek() {
+                None => return Err(self.err(ErrorKind::Incomplete)),
+                Some('>') => {
+                    self.bump('>');
+                    self_closing = false;
+                    break;
+                }
+                Some('/') => {
+                    self.expect("/>", ErrorKind::MalformedAttribute)?;
+                    self_closing = true;
+                    break;
+                }
+                Some(_) if !had_ws => return Err(self.err(ErrorKind::MalformedAttribute)),
+                Some(_) => {
+                    let at = self.pos;
+                    let aname = self.name()?;
+                    self.skip_ws();
+                    self.expect("=", ErrorKind::MalformedAttribute)?;
+                    self.skip_ws();
+                    let quote = match self.peek() {
+                        None => return Err(self.err(ErrorKind::Incomplete)),
+                        Some(q @ ('"' | '\'')) => q,
+                        Some(_) => return Err(self.err(ErrorKind::MalformedAttribute)),
+                    };
+                    self.bump(quote);
+                    let value = self.attr_value(quote)?;
+                    if raw.len() >= self.limits.max_attrs {
+                        return Err(Reader::err_at(ErrorKind::TooManyAttributes, at));
+                    }
+                    if raw.iter().any(|(n, _, _)| *n == aname) {
+                        return Err(Reader::err_at(ErrorKind::DuplicateAttribute, at));
+                    }
+                    raw.push((aname, value, at));
+                }
+            }
+        }
+        let mark = self.scopes.len();
+        for (n, v, at) in &raw {
+            if *n == "xmlns" {
+                self.scopes.push(("", v.clone()));
+            } else if let Some(p) = n.strip_prefix("xmlns:") {
+                if v.is_empty() || p == "xmlns" || (p == "xml" && v != NS_XML) {
+                    return Err(Reader::err_at(ErrorKind::BadNamespaceDeclaration, *at));
+                }
+                self.scopes.push((p, v.clone()));
+            }
+        }
+        let (prefix, local) = match qname.split_once(':') {
+            Some((p, l)) => (p, l),
+            None => ("", qname),
+        };
+        let ns = self.lookup(prefix, tag_start)?;
+        let mut el = Element {
+            name: String::from(local),
+            ns,
+            attrs: Vec::with_capacity(raw.len()),
+            children: Vec::new(),
+        };
+        for (n, v, at) in raw {
+            if n == "xmlns" {
+                continue;
+            }
+            if let Some((p, _)) = n.split_once(':') {
+                if p != "xmlns" {
+                    self.lookup(p, at)?;
+                }
+            }
+            el.attrs.push((String::from(n), v));
+        }
+        Ok((el_frame(el, qname, mark), self_closing))
+    }
+
+    fn text(&mut self, out: &mut String) -> Result<(), Error> {
+        loop {
+            let Some(c) = self.peek() else {
+                return Err(self.err(ErrorKind::Incomplete));
+            };
+            match c {
+                '<' => return Ok(()),
+                '&' => self.reference(out)?,
+                '\r' => {
+                    self.bump(c);
+                    if self.peek() == Some('\n') {
+                        self.bump('\n');
+                    }
+                    out.push('\n');
+                }
+                ']' if self.rest().starts_with("]]>") => {
+                    return Err(self.err(ErrorKind::CdataEndInText))
+                }
+                _ if !is_xml_char(c) => return Err(self.err(ErrorKind::InvalidChar)),
+                _ => {
+                    self.bump(c);
+                    out.push(c);
+                }
+            }
+        }
+    }
+
+    fn cdata(&mut self, out: &mut String) -> Result<(), Error> {
+        self.pos = self.pos.saturating_add("<![CDATA[".len());
+        let rest = self.rest();
+        let Some(end) = rest.find("]]>") else {
+            return Err(Reader::err_at(ErrorKind::Incomplete, self.s.len()));
+        };
+        let body = rest.get(..end).unwrap_or("");
+        let mut chars = body.chars().peekable();
+        while let Some(c) = chars.next() {
+            if !is_xml_char(c) {
+                return Err(self.err(ErrorKind::InvalidChar));
+            }
+            if c == '\r' {
+                if chars.peek() == Some(&'\n') {
+                    chars.next();
+                }
+                out.push('\n');
+            } else {
+                out.push(c);
+            }
+        }
+        self.pos = self.pos.saturating_add(end).saturating_add(3);
+        Ok(())
+    }
+
+    fn element(&mut self) -> Result<Element, Error> {
+        match self.peek() {
+            None => return Err(self.err(ErrorKind::Incomplete)),
+            Some('<') => {}
+            Some(_) => return Err(self.err(ErrorKind::ExpectedElement)),
+        }
+        self.markup_check()?;
+        let max_depth = self.limits.max_depth.min(DEPTH_CAP);
+        if max_depth == 0 {
+            return Err(self.err(ErrorKind::TooDeep));
+        }
+        let (frame, closed) = self.start_tag()?;
+        if closed {
+            self.scopes.truncate(frame.mark);
+            return Ok(frame.el);
+        }
+        let mut stack: Vec<Frame<'a>> = vec![frame];
+        loop {
+            let rest = self.rest();
+            if rest.is_empty() {
+                return Err(self.err(ErrorKind::Incomplete));
+            }
+            if rest.starts_with("</") {
+                let at = self.pos;
+                self.pos = self.pos.saturating_add(2);
+                let name = self.name()?;
+                self.skip_ws();
+                self.expect(">", ErrorKind::MismatchedEndTag)?;
+                let Some(done) = stack.pop() else {
+                    return Err(Reader::err_at(ErrorKind::MismatchedEndTag, at));
+                };
+                if done.qname != name {
+                    return Err(Reader::err_at(ErrorKind::MismatchedEndTag, at));
+                }
+                self.scopes.truncate(done.mark);
+                match stack.last_mut() {
+                    None => return Ok(done.el),
+                    Some(parent) => parent.el.children.push(Node::Element(done.el)),
+                }
+            } else if rest.starts_with("<![CDATA[") {
+                let mut t = String::new();
+                self.cdata(&mut t)?;
+                if let Some(top) = stack.last_mut() {
+                    push_text(&mut top.el, t);
+                }
+            } else if rest.starts_with('<') {
+                self.markup_check()?;
+                if stack.len() >= max_depth {
+                    return Err(self.err(ErrorKind::TooDeep));
+                }
+                let (frame, closed) = self.start_tag()?;
+                if closed {
+                    self.scopes.truncate(frame.mark);
+                    if let Some(top) = stack.last_mut() {
+                        top.el.children.push(Node::Element(frame.el));
+                    }
+                } else {
+                    stack.push(frame);
+                }
+            } else {
+                let mut t = String::new();
+                self.text(&mut t)?;
+                if let Some(top) = stack.last_mut() {
+                    push_text(&mut top.el, t);
+                }
+            }
+        }
+    }
+
+    /// Refuses comments, PIs and declarations at `<`.
+    fn markup_check(&self) -> Result<(), Error> {
+        let rest = self.rest();
+        let refused: [(&str, ErrorKind); 3] = [
+            ("<!--", ErrorKind::Comment),
+            ("<?", ErrorKind::ProcessingInstruction),
+            ("<!", ErrorKind::Doctype),
+        ];
+        for (lit, kind) in refused {
+            if rest.starts_with(lit) {
+                return Err(self.err(kind));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn el_frame(el: Element, qname: &str, mark: usize) -> Frame<'_> {
+    Frame { el, qname, mark }
+}
+
+fn push_text(el: &mut Element, t: String) {
+    if t.is_empty() {
+        return;
+    }
+    if let Some(Node::Text(last)) = el.children.last_mut() {
+        last.push_str(&t);
+    } else {
+        el.children.push(Node::Text(t));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Result<Element, Error> {
+        parse(s.as_bytes(), &Limits::default(), NS_CLIENT)
+    }
+
+    fn kind(s: &str) -> ErrorKind {
+        p(s).unwrap_err().kind
+    }
+
+    #[test]
+    fn basic_message() {
+        let e = p("<?xml version='1.0'?>\n<message to='a@b' type=\"chat\"><body>hi &amp; &lt;you&gt; &#x41;&#66;</body></message>").unwrap();
+        assert!(e.is("message", NS_CLIENT));
+        assert_eq!(e.attr("to"), Some("a@b"));
+        assert_eq!(e.attr("type"), Some("chat"));
+        assert_eq!(e.child("body", NS_CLIENT).unwrap().text(), "hi & <you> AB");
+    }
+
+    #[test]
+    fn namespaces() {
+        let e = p("<stream:features xmlns:stream='http://etherx.jabber.org/streams'><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><x/></stream:features>").unwrap();
+        assert!(e.is("features", NS_STREAMS));
+        let m = e
+            .child("mechanisms", "urn:ietf:params:xml:ns:xmpp-sasl")
+            .unwrap();
+        assert_eq!(
+            m.child("mechanism", "urn:ietf:params:xml:ns:xmpp-sasl")
+                .unwrap()
+                .text(),
+            "PLAIN"
+        );
+        assert!(e.child("x", NS_CLIENT).is_some());
+        // Undeclared stream prefix (ejabberd) still resolves.
+        let e = p(
+            "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>",
+        )
+        .unwrap();
+        assert!(e.is("features", NS_STREAMS));
+        assert_eq!(kind("<foo:bar/>"), ErrorKind::UnboundPrefix);
+        assert_eq!(kind("<a b:c='1'/>"), ErrorKind::UnboundPrefix);
+        assert!(p("<a xml:lang='en'/>").is_ok());
+        assert_eq!(kind("<a xmlns:p=''/>"), ErrorKind::BadNamespaceDeclaration);
+        let e = p("<a xmlns='urn:x'><b/><c xmlns=''/></a>").unwrap();
+        assert_eq!(e.elements().next().unwrap().ns, "urn:x");
+        assert_eq!(e.elements().nth(1).unwrap().ns, "");
+    }
+
+    #[test]
+    fn refused_constructs() {
+        assert_eq!(kind("<a><!-- x --></a>"), ErrorKind::Comment);
+        assert_eq!(kind("<!DOCTYPE a><a/>"), ErrorKind::Doctype);
+        assert_eq!(kind("<a><?pi x?></a>"), ErrorKind::ProcessingInstruction);
+        assert_eq!(kind("<?php x?><a/>"), ErrorKind::ProcessingInstruction);
+        assert_eq!(kind("<a>&foo;</a>"), ErrorKind::UnknownEntity);
+        assert_eq!(kind("<a>&#0;</a>"), ErrorKind::InvalidCharRef);
+        assert_eq!(kind("<a>&#xD800;</a>"), ErrorKind::InvalidCharRef);
+        assert_eq!(kind("<a>&#x110000;</a>"), ErrorKind::InvalidCharRef);
+        assert_eq!(kind("<a>&#xFFFE;</a>"), ErrorKind::InvalidCharRef);
+        assert_eq!(kind("<a>\u{1}</a>"), ErrorKind::InvalidChar);
+        assert_eq!(kind("<a>]]></a>"), ErrorKind::CdataEndInText);
+        assert_eq!(kind("<a b='<'/>"), ErrorKind::LtInAttribute);
+        assert_eq!(kind("<a b='1' b='2'/>"), ErrorKind::DuplicateAttribute);
+        assert_eq!(kind("<a></b>"), ErrorKind::MismatchedEndTag);
+        assert_eq!(kind("<a/><b/>"), ErrorKind::TrailingData);
+        assert_eq!(kind("hello"), ErrorKind::ExpectedElement);
+        assert_eq!(kind("<a b='1'c='2'/>"), ErrorKind::MalformedAttribute);
+        assert_eq!(kind("<a:b:c/>"), ErrorKind::InvalidName);
+        assert_eq!(
+            parse(b"<a>\xff</a>", &Limits::default(), NS_CLIENT)
+                .unwrap_err()
+                .kind,
+            ErrorKind::InvalidUtf8
+        );
+    }
+
+    #[test]
+    fn cdata_and_newlines() {
+        let e = p("<a>x<![CDATA[<y>&]]>z\r\nw</a>").unwrap();
+        assert_eq!(e.text(), "x<y>&z\nw");
+        let e = p("<a b='1\t2\r\n3&#10;'/>").unwrap();
+        assert_eq!(e.attr("b"), Some("1 2 3\n"));
+    }
+
+    #[test]
+    fn limits() {
+        let l = Limits {
+            max_size: 20,
+            max_depth: 2,
+            max_attrs: 1,
+        };
+        let k = |s: &str| parse(s.as_bytes(), &l, NS_CLIENT).unwrap_err().kind;
+        assert_eq!(k("<a><b><c/></b></a>"), ErrorKind::TooDeep);
+        assert!(parse(b"<a><b/></a>", &l, NS_CLIENT).is_ok());
+        assert_eq!(k("<a x='1' y='2'/>"), ErrorKind::TooManyAttributes);
+        assert_eq!(k("<a>0123456789012345678</a>"), ErrorKind::TooLarge);
+    }
+
+    #[test]
+    fn prefixes_are_incomplete() {
+        let s = "<?xml version='1.0'?><message xmlns='jabber:client' to='a&amp;b'><body>h&#233;llo &lt; ✓</body><![CDATA[x]]><x xmlns='u:x'/></message>";
+        for i in 0..s.len() {
+            if let Some(pre) = s.get(..i) {
+                let r = p(pre);
+                assert!(r.is_err(), "prefix {i} parsed");
+            }
+        }
+        let b = s.as_bytes();
+        for i in 0..b.len() {
+            let r = parse(&b[..i], &Limits::default(), NS_CLIENT);
+            assert!(r.is_err());
+        }
+        assert!(p(s).is_ok());
+    }
+
+    #[test]
+    fn writer_roundtrip() {
+        let e = Element::new("message", NS_CLIENT)
+            .with_attr("to", "a\"'<&>\t\n\r")
+            .with_child(Element::new("body", NS_CLIENT).with_text("x<&>\r\n]]>"))
+            .with_child(Element::new("x", "urn:x").with_child(Element::new("y", "urn:x")));
+        let s = e.to_xml();
+        assert!(s.starts_with("<message xmlns=\"jabber:client\""));
+        assert_eq!(p(&s).unwrap(), e);
+    }
+}

@@ -1,0 +1,1048 @@
+#![cfg(feature = "xmpp")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::as_conversions
+)]
+//! Session transcripts against scripted server replies, with a fake clock and fixed entropy.
+
+use fullduplex::time::Millis;
+use fullduplex::xmpp::sasl::scram::Hash;
+use fullduplex::xmpp::sasl::{base64_decode, base64_encode};
+use fullduplex::xmpp::xml::{self, Element, Limits, NS_CLIENT};
+use fullduplex::xmpp::{Config, Credentials, Event, Mechanism, OpId, Session, Transmit};
+
+const T0: Millis = Millis(1000);
+const OPEN: &str =
+    "<open xmlns=\"urn:ietf:params:xml:ns:xmpp-framing\" to=\"example.com\" version=\"1.0\"/>";
+const CLOSE: &str = "<close xmlns=\"urn:ietf:params:xml:ns:xmpp-framing\"/>";
+const SERVER_OPEN: &str = "<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' from='example.com' id='s1' version='1.0' xml:lang='en'/>";
+const BIND_FEATURES: &str = "<stream:features xmlns:stream='http://etherx.jabber.org/streams'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><required/></bind><session xmlns='urn:ietf:params:xml:ns:xmpp-session'><optional/></session></stream:features>";
+
+fn config(creds: bool) -> Config {
+    let mut c = Config::new("example.com");
+    if creds {
+        c.credentials = Some(Credentials {
+            username: "user".into(),
+            password: "pencil".into(),
+            resource: Some("web".into()),
+        });
+    }
+    c
+}
+
+fn texts(s: &mut Session) -> Vec<String> {
+    let mut v = Vec::new();
+    while let Some(t) = s.poll_transmit() {
+        match t {
+            Transmit::Text(x) => v.push(x),
+            Transmit::Close { code, reason } => v.push(format!("CLOSE {code} {reason}")),
+        }
+    }
+    v
+}
+
+fn one(s: &mut Session) -> String {
+    let v = texts(s);
+    assert_eq!(v.len(), 1, "{v:?}");
+    v.into_iter().next().unwrap()
+}
+
+fn events(s: &mut Session) -> Vec<Event> {
+    let mut v = Vec::new();
+    while let Some(e) = s.poll_event() {
+        v.push(e);
+    }
+    v
+}
+
+fn feed(s: &mut Session, now: Millis, x: &str) {
+    s.handle_data(now, x.as_bytes());
+}
+
+fn el(x: &str) -> Element {
+    xml::parse(x.as_bytes(), &Limits::default(), NS_CLIENT).unwrap()
+}
+
+fn features(mechs: &[&str]) -> String {
+    let mut f = String::from("<stream:features xmlns:stream='http://etherx.jabber.org/streams'><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>");
+    for m in mechs {
+        f.push_str(&format!("<mechanism>{m}</mechanism>"));
+    }
+    f.push_str(
+        "</mechanisms><register xmlns='http://jabber.org/features/iq-register'/></stream:features>",
+    );
+    f
+}
+
+/// A minimal SCRAM server: returns (server-first, expected client-final check, v=).
+struct ScramServer {
+    hash: Hash,
+    client_first_bare: String,
+    server_first: String,
+    salted: Vec<u8>,
+}
+
+impl ScramServer {
+    fn first(hash: Hash, client_first: &str, password: &str) -> ScramServer {
+        let bare = client_first.strip_prefix("n,,").unwrap().to_string();
+        let nonce = bare.split(",r=").nth(1).unwrap();
+        let salt = b"saltsalt";
+        let server_first = format!("r={nonce}srvNONCE,s={},i=4096", base64_encode(salt));
+        ScramServer {
+            hash,
+            client_first_bare: bare,
+            server_first,
+            salted: hash.pbkdf2(password.as_bytes(), salt, 4096),
+        }
+    }
+
+    /// Verifies the client proof; returns the server-final message.
+    fn finish(&self, client_final: &str) -> Option<String> {
+        let (without, proof) = client_final.rsplit_once(",p=").unwrap();
+        let auth = format!(
+            "{},{},{}",
+            self.client_first_bare, self.server_first, without
+        );
+        let h = self.hash;
+        let client_key = h.hmac(&self.salted, b"Client Key");
+        let sig = h.hmac(&h.digest(&client_key), auth.as_bytes());
+        let proof = base64_decode(proof).unwrap();
+        let recovered: Vec<u8> = proof.iter().zip(&sig).map(|(a, b)| a ^ b).collect();
+        if h.digest(&recovered) != h.digest(&client_key) {
+            return None;
+        }
+        let server_sig = h.hmac(&h.hmac(&self.salted, b"Server Key"), auth.as_bytes());
+        Some(format!("v={}", base64_encode(&server_sig)))
+    }
+}
+
+fn sasl_text(x: &str) -> String {
+    String::from_utf8(base64_decode(&el(x).text()).unwrap()).unwrap()
+}
+
+/// Open, features with `mechs`, returns the `<auth>` sent.
+fn open_until_auth(s: &mut Session, mechs: &[&str]) -> String {
+    s.handle_open(T0);
+    assert_eq!(one(s), OPEN);
+    feed(s, T0, SERVER_OPEN);
+    assert!(texts(s).is_empty());
+    feed(s, T0, &features(mechs));
+    one(s)
+}
+
+/// After SASL success: restart, bind; returns the session online.
+fn restart_and_bind(s: &mut Session, features: &str, expect_session: bool) {
+    assert_eq!(one(s), OPEN, "stream restart after success");
+    feed(s, T0, SERVER_OPEN);
+    feed(s, T0, features);
+    let bind = el(&one(s));
+    assert_eq!(bind.attr("type"), Some("set"));
+    let b = bind
+        .child("bind", "urn:ietf:params:xml:ns:xmpp-bind")
+        .unwrap();
+    let resource = b
+        .child("resource", "urn:ietf:params:xml:ns:xmpp-bind")
+        .map(|r| r.text());
+    assert_eq!(resource.as_deref(), Some("web"));
+    let id = bind.attr("id").unwrap();
+    feed(
+        s,
+        T0,
+        &format!("<iq type='result' id='{id}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>user@example.com/web</jid></bind></iq>"),
+    );
+    if expect_session {
+        let sess = el(&one(s));
+        assert!(sess
+            .child("session", "urn:ietf:params:xml:ns:xmpp-session")
+            .is_some());
+        assert_eq!(sess.attr("to"), Some("example.com"));
+        let id = sess.attr("id").unwrap();
+        assert!(events(s).is_empty());
+        feed(
+            s,
+            T0,
+            &format!("<iq type='result' id='{id}' from='example.com'/>"),
+        );
+    }
+    assert_eq!(
+        events(s),
+        vec![Event::Online {
+            jid: "user@example.com/web".into()
+        }]
+    );
+    assert_eq!(s.jid(), Some("user@example.com/web"));
+}
+
+fn scram_login(
+    s: &mut Session,
+    hash: Hash,
+    mech: &str,
+    mechs: &[&str],
+    features: &str,
+    sess: bool,
+) {
+    let auth = open_until_auth(s, mechs);
+    assert_eq!(el(&auth).attr("mechanism"), Some(mech));
+    let client_first = sasl_text(&auth);
+    assert!(client_first.starts_with("n,,n=user,r="));
+    let server = ScramServer::first(hash, &client_first, "pencil");
+    feed(
+        s,
+        T0,
+        &format!(
+            "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</challenge>",
+            base64_encode(server.server_first.as_bytes())
+        ),
+    );
+    let response = one(s);
+    assert!(response.starts_with("<response xmlns=\"urn:ietf:params:xml:ns:xmpp-sasl\">"));
+    let fin = server
+        .finish(&sasl_text(&response))
+        .expect("proof verifies");
+    feed(
+        s,
+        T0,
+        &format!(
+            "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</success>",
+            base64_encode(fin.as_bytes())
+        ),
+    );
+    restart_and_bind(s, features, sess);
+}
+
+fn online() -> Session {
+    let mut s = Session::new(config(true), [9; 32]);
+    scram_login(
+        &mut s,
+        Hash::Sha1,
+        "SCRAM-SHA-1",
+        &["SCRAM-SHA-1", "PLAIN"],
+        BIND_FEATURES,
+        false,
+    );
+    s
+}
+
+#[test]
+fn login_scram_sha1_prosody_style() {
+    let s = online();
+    assert!(s.is_online());
+    assert_eq!(Session::SUBPROTOCOL, "xmpp");
+}
+
+#[test]
+fn login_scram_sha256_ejabberd_style() {
+    let mut s = Session::new(config(true), [3; 32]);
+    // ejabberd: no default namespace on features, bind without <required/>, session required,
+    // extra mechanisms to ignore.
+    let features = "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></stream:features>";
+    scram_login(
+        &mut s,
+        Hash::Sha256,
+        "SCRAM-SHA-256",
+        &[
+            "DIGEST-MD5",
+            "PLAIN",
+            "SCRAM-SHA-512",
+            "SCRAM-SHA-256",
+            "SCRAM-SHA-1",
+            "X-OAUTH2",
+        ],
+        features,
+        true,
+    );
+}
+
+#[test]
+fn scram_nonce_is_deterministic_per_entropy() {
+    let first = |seed| {
+        let mut s = Session::new(config(true), seed);
+        sasl_text(&open_until_auth(&mut s, &["SCRAM-SHA-1"]))
+    };
+    assert_eq!(first([1; 32]), first([1; 32]));
+    assert_ne!(first([1; 32]), first([2; 32]));
+}
+
+#[test]
+fn login_plain_secure_only() {
+    let mut c = config(true);
+    c.transport_secure = true;
+    let mut s = Session::new(c, [0; 32]);
+    let auth = open_until_auth(&mut s, &["PLAIN"]);
+    assert_eq!(el(&auth).attr("mechanism"), Some("PLAIN"));
+    assert_eq!(base64_decode(&el(&auth).text()).unwrap(), b"\0user\0pencil");
+    feed(
+        &mut s,
+        T0,
+        "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>",
+    );
+    restart_and_bind(&mut s, BIND_FEATURES, false);
+
+    // Insecure transport: PLAIN refused unless opted in.
+    let mut s = Session::new(config(true), [0; 32]);
+    s.handle_open(T0);
+    let _ = texts(&mut s);
+    feed(&mut s, T0, SERVER_OPEN);
+    feed(&mut s, T0, &features(&["PLAIN", "DIGEST-MD5"]));
+    assert_eq!(texts(&mut s), vec![CLOSE.to_string()]);
+    assert!(
+        matches!(&events(&mut s)[..], [Event::AuthFailed { condition, .. }] if condition == "invalid-mechanism")
+    );
+
+    let mut c = config(true);
+    c.allow_plain_insecure = true;
+    let mut s = Session::new(c, [0; 32]);
+    assert_eq!(
+        el(&open_until_auth(&mut s, &["PLAIN"])).attr("mechanism"),
+        Some("PLAIN")
+    );
+
+    // Preference override.
+    let mut c = config(true);
+    c.transport_secure = true;
+    c.mechanisms = vec![Mechanism::Plain];
+    let mut s = Session::new(c, [0; 32]);
+    let auth = open_until_auth(&mut s, &["SCRAM-SHA-1", "PLAIN"]);
+    assert_eq!(el(&auth).attr("mechanism"), Some("PLAIN"));
+}
+
+#[test]
+fn auth_failure_then_close() {
+    let mut s = Session::new(config(true), [0; 32]);
+    open_until_auth(&mut s, &["SCRAM-SHA-1"]);
+    feed(
+        &mut s,
+        T0,
+        "<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><not-authorized/><text xml:lang='en'>Invalid username or password</text></failure>",
+    );
+    assert_eq!(
+        events(&mut s),
+        vec![Event::AuthFailed {
+            condition: "not-authorized".into(),
+            text: Some("Invalid username or password".into())
+        }]
+    );
+    assert_eq!(texts(&mut s), vec![CLOSE.to_string()]);
+    // The server answers our close; we close the socket.
+    feed(
+        &mut s,
+        T0,
+        "<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>",
+    );
+    assert_eq!(texts(&mut s), vec!["CLOSE 1000 ".to_string()]);
+    s.handle_close(T0, 1000, "", true);
+    assert_eq!(
+        events(&mut s),
+        vec![Event::Closed {
+            code: 1000,
+            reason: String::new(),
+            clean: true
+        }]
+    );
+}
+
+#[test]
+fn auth_failure_close_times_out() {
+    let mut s = Session::new(config(true), [0; 32]);
+    open_until_auth(&mut s, &["SCRAM-SHA-1"]);
+    feed(
+        &mut s,
+        T0,
+        "<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><not-authorized/></failure>",
+    );
+    let _ = texts(&mut s);
+    let deadline = s.poll_timeout().unwrap();
+    assert_eq!(deadline, T0 + 5000);
+    s.handle_timeout(deadline - 1);
+    assert!(texts(&mut s).is_empty());
+    s.handle_timeout(deadline);
+    assert_eq!(texts(&mut s), vec!["CLOSE 1000 close timeout".to_string()]);
+}
+
+#[test]
+fn bad_server_signature_fails_login() {
+    let mut s = Session::new(config(true), [4; 32]);
+    let auth = open_until_auth(&mut s, &["SCRAM-SHA-1"]);
+    let server = ScramServer::first(Hash::Sha1, &sasl_text(&auth), "pencil");
+    feed(
+        &mut s,
+        T0,
+        &format!(
+            "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</challenge>",
+            base64_encode(server.server_first.as_bytes())
+        ),
+    );
+    let _ = texts(&mut s);
+    feed(
+        &mut s,
+        T0,
+        &format!(
+            "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</success>",
+            base64_encode(b"v=AAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+        ),
+    );
+    assert!(
+        matches!(&events(&mut s)[..], [Event::AuthFailed { condition, .. }] if condition == "aborted")
+    );
+    assert_eq!(texts(&mut s), vec![CLOSE.to_string()]);
+    // Empty success without server signature is refused too.
+    let mut s = Session::new(config(true), [4; 32]);
+    let auth = open_until_auth(&mut s, &["SCRAM-SHA-1"]);
+    let server = ScramServer::first(Hash::Sha1, &sasl_text(&auth), "pencil");
+    feed(
+        &mut s,
+        T0,
+        &format!(
+            "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</challenge>",
+            base64_encode(server.server_first.as_bytes())
+        ),
+    );
+    let _ = texts(&mut s);
+    feed(
+        &mut s,
+        T0,
+        "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>",
+    );
+    assert!(matches!(&events(&mut s)[..], [Event::AuthFailed { .. }]));
+}
+
+#[test]
+fn server_final_in_challenge() {
+    let mut s = Session::new(config(true), [5; 32]);
+    let auth = open_until_auth(&mut s, &["SCRAM-SHA-1"]);
+    let server = ScramServer::first(Hash::Sha1, &sasl_text(&auth), "pencil");
+    feed(
+        &mut s,
+        T0,
+        &format!(
+            "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</challenge>",
+            base64_encode(server.server_first.as_bytes())
+        ),
+    );
+    let fin = server.finish(&sasl_text(&one(&mut s))).unwrap();
+    feed(
+        &mut s,
+        T0,
+        &format!(
+            "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</challenge>",
+            base64_encode(fin.as_bytes())
+        ),
+    );
+    assert_eq!(
+        one(&mut s),
+        "<response xmlns=\"urn:ietf:params:xml:ns:xmpp-sasl\"/>"
+    );
+    feed(
+        &mut s,
+        T0,
+        "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>",
+    );
+    restart_and_bind(&mut s, BIND_FEATURES, false);
+}
+
+#[test]
+fn stream_ready_then_register_and_login() {
+    let mut s = Session::new(config(false), [6; 32]);
+    s.handle_open(T0);
+    let _ = texts(&mut s);
+    feed(&mut s, T0, SERVER_OPEN);
+    feed(&mut s, T0, &features(&["SCRAM-SHA-1", "ANONYMOUS"]));
+    assert_eq!(events(&mut s), vec![Event::StreamReady]);
+    assert_eq!(s.poll_timeout(), None);
+    assert!(s.register_offered());
+    assert_eq!(s.offered_mechanisms(), ["SCRAM-SHA-1", "ANONYMOUS"]);
+
+    let op = s.register(T0, "newbie", "secret");
+    let iq = el(&one(&mut s));
+    assert_eq!(iq.attr("to"), None);
+    let q = iq.child("query", "jabber:iq:register").unwrap();
+    assert_eq!(
+        q.child("username", "jabber:iq:register").unwrap().text(),
+        "newbie"
+    );
+    let id = iq.attr("id").unwrap();
+    feed(&mut s, T0, &format!("<iq type='result' id='{id}'/>"));
+    assert!(matches!(&events(&mut s)[..], [Event::Completed { op: o, .. }] if *o == op));
+
+    let op = s.login(T0, "user", "pencil", Some("web"));
+    let auth = one(&mut s);
+    assert_eq!(el(&auth).attr("mechanism"), Some("SCRAM-SHA-1"));
+    let server = ScramServer::first(Hash::Sha1, &sasl_text(&auth), "pencil");
+    feed(
+        &mut s,
+        T0,
+        &format!(
+            "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</challenge>",
+            base64_encode(server.server_first.as_bytes())
+        ),
+    );
+    let fin = server.finish(&sasl_text(&one(&mut s))).unwrap();
+    feed(
+        &mut s,
+        T0,
+        &format!(
+            "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</success>",
+            base64_encode(fin.as_bytes())
+        ),
+    );
+    assert_eq!(one(&mut s), OPEN);
+    feed(&mut s, T0, SERVER_OPEN);
+    feed(&mut s, T0, BIND_FEATURES);
+    let bind = el(&one(&mut s));
+    let id = bind.attr("id").unwrap();
+    feed(&mut s, T0, &format!("<iq type='result' id='{id}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>user@example.com/web</jid></bind></iq>"));
+    let ev = events(&mut s);
+    assert_eq!(ev.len(), 2);
+    assert!(matches!(&ev[1], Event::Completed { op: o, .. } if *o == op));
+
+    // Login in the wrong state fails at once.
+    let op = s.login(T0, "user", "pencil", None);
+    assert!(
+        matches!(&events(&mut s)[..], [Event::Failed { op: o, condition, .. }] if *o == op && condition == "unexpected-request")
+    );
+}
+
+#[test]
+fn anonymous_login_server_chosen_resource() {
+    let mut s = Session::new(config(false), [6; 32]);
+    s.handle_open(T0);
+    let _ = texts(&mut s);
+    feed(&mut s, T0, SERVER_OPEN);
+    feed(&mut s, T0, &features(&["SCRAM-SHA-1", "ANONYMOUS"]));
+    let _ = events(&mut s);
+    s.login_anonymous(T0);
+    assert_eq!(
+        one(&mut s),
+        "<auth xmlns=\"urn:ietf:params:xml:ns:xmpp-sasl\" mechanism=\"ANONYMOUS\">=</auth>"
+    );
+    feed(
+        &mut s,
+        T0,
+        "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>",
+    );
+    assert_eq!(one(&mut s), OPEN);
+    feed(&mut s, T0, SERVER_OPEN);
+    feed(&mut s, T0, BIND_FEATURES);
+    let bind = el(&one(&mut s));
+    assert!(bind
+        .child("bind", "urn:ietf:params:xml:ns:xmpp-bind")
+        .unwrap()
+        .children
+        .is_empty());
+    let id = bind.attr("id").unwrap();
+    feed(&mut s, T0, &format!("<iq type='result' id='{id}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>a1b2@example.com/r42</jid></bind></iq>"));
+    assert_eq!(s.jid(), Some("a1b2@example.com/r42"));
+}
+
+#[test]
+fn roster_get_push_and_forged_push() {
+    let mut s = online();
+    let op = s.get_roster(T0);
+    let iq = el(&one(&mut s));
+    assert_eq!(iq.attr("type"), Some("get"));
+    assert!(iq.child("query", "jabber:iq:roster").is_some());
+    let id = iq.attr("id").unwrap();
+    // A result with the right id from someone else is ignored.
+    feed(&mut s, T0, &format!("<iq type='result' id='{id}' from='evil@example.org'><query xmlns='jabber:iq:roster'/></iq>"));
+    assert!(events(&mut s).is_empty());
+    feed(&mut s, T0, &format!("<iq type='result' id='{id}' to='user@example.com/web'><query xmlns='jabber:iq:roster'><item jid='juliet@example.com' name='Juliet' subscription='both'><group>Friends</group></item></query></iq>"));
+    match &events(&mut s)[..] {
+        [Event::Completed {
+            op: o,
+            roster: Some(items),
+            xml: Some(_),
+        }] => {
+            assert_eq!(*o, op);
+            assert_eq!(items.len(), 1);
+            assert_eq!(items[0].jid, "juliet@example.com");
+            assert_eq!(items[0].groups, vec!["Friends".to_string()]);
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // Push from our bare JID: accepted and acknowledged.
+    feed(&mut s, T0, "<iq type='set' id='push1' from='user@example.com'><query xmlns='jabber:iq:roster'><item jid='nurse@example.com' subscription='none' ask='subscribe'/></query></iq>");
+    match &events(&mut s)[..] {
+        [Event::RosterPush(items)] => assert_eq!(items[0].ask.as_deref(), Some("subscribe")),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        one(&mut s),
+        "<iq xmlns=\"jabber:client\" type=\"result\" id=\"push1\" to=\"user@example.com\"/>"
+    );
+    // Push without from: accepted.
+    feed(&mut s, T0, "<iq type='set' id='push2'><query xmlns='jabber:iq:roster'><item jid='a@b' subscription='remove'/></query></iq>");
+    assert_eq!(events(&mut s).len(), 1);
+    assert_eq!(
+        one(&mut s),
+        "<iq xmlns=\"jabber:client\" type=\"result\" id=\"push2\"/>"
+    );
+    // Forged pushes: ignored, not answered.
+    for from in ["evil@example.org", "user@example.com/other", "example.com"] {
+        feed(&mut s, T0, &format!("<iq type='set' id='f' from='{from}'><query xmlns='jabber:iq:roster'><item jid='x@y'/></query></iq>"));
+        assert!(events(&mut s).is_empty(), "{from}");
+        assert!(texts(&mut s).is_empty(), "{from}");
+    }
+
+    // add / remove contact.
+    let op = s.add_contact(
+        T0,
+        "romeo@example.net",
+        Some("Romeo"),
+        &["Friends", "Lovers"],
+    );
+    let iq = el(&one(&mut s));
+    let item = iq
+        .child("query", "jabber:iq:roster")
+        .unwrap()
+        .child("item", "jabber:iq:roster")
+        .unwrap();
+    assert_eq!(item.attr("name"), Some("Romeo"));
+    assert_eq!(item.elements().count(), 2);
+    feed(&mut s, T0, &format!("<iq type='error' id='{}'><error type='modify'><not-acceptable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/><text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>nope</text></error></iq>", iq.attr("id").unwrap()));
+    assert_eq!(
+        events(&mut s),
+        vec![Event::Failed {
+            op,
+            condition: "not-acceptable".into(),
+            text: Some("nope".into())
+        }]
+    );
+    s.remove_contact(T0, "romeo@example.net");
+    assert!(one(&mut s).contains("subscription=\"remove\""));
+}
+
+#[test]
+fn ping_and_unknown_iq_answered() {
+    let mut s = online();
+    feed(
+        &mut s,
+        T0,
+        "<iq type='get' id='p1' from='example.com'><ping xmlns='urn:xmpp:ping'/></iq>",
+    );
+    assert_eq!(
+        one(&mut s),
+        "<iq xmlns=\"jabber:client\" type=\"result\" id=\"p1\" to=\"example.com\"/>"
+    );
+    feed(
+        &mut s,
+        T0,
+        "<iq type='get' id='v1' from='x@y/z'><query xmlns='jabber:iq:version'/></iq>",
+    );
+    assert_eq!(
+        one(&mut s),
+        "<iq xmlns=\"jabber:client\" type=\"error\" id=\"v1\" to=\"x@y/z\"><error type=\"cancel\"><service-unavailable xmlns=\"urn:ietf:params:xml:ns:xmpp-stanzas\"/></error></iq>"
+    );
+    // Results nobody asked for are ignored.
+    feed(&mut s, T0, "<iq type='result' id='zzz'/>");
+    assert!(texts(&mut s).is_empty());
+    assert!(events(&mut s).is_empty());
+}
+
+#[test]
+fn messages_and_presence() {
+    let mut s = online();
+    feed(&mut s, T0, "<message from='juliet@example.com/balcony' to='user@example.com/web' type='chat' id='m1'><body>Art thou not Romeo &amp; a Montague?</body><thread>t1</thread></message>");
+    match &events(&mut s)[..] {
+        [Event::Message(m)] => {
+            assert_eq!(m.body.as_deref(), Some("Art thou not Romeo & a Montague?"));
+            assert_eq!(m.kind.as_deref(), Some("chat"));
+            assert_eq!(m.thread.as_deref(), Some("t1"));
+            assert!(m.xml.starts_with("<message xmlns=\"jabber:client\""));
+        }
+        other => panic!("{other:?}"),
+    }
+    feed(&mut s, T0, "<presence from='juliet@example.com/balcony'><show>away</show><priority>5</priority></presence>");
+    match &events(&mut s)[..] {
+        [Event::Presence(p)] => {
+            assert_eq!(p.show.as_deref(), Some("away"));
+            assert_eq!(p.priority, Some(5));
+        }
+        other => panic!("{other:?}"),
+    }
+    let id = s.send_message("juliet@example.com", "<3 & more", Some("chat"), None, None);
+    assert_eq!(
+        one(&mut s),
+        format!("<message xmlns=\"jabber:client\" to=\"juliet@example.com\" id=\"{id}\" type=\"chat\"><body>&lt;3 &amp; more</body></message>")
+    );
+    s.set_status(Some("dnd"), Some("busy"), Some(1));
+    assert_eq!(
+        one(&mut s),
+        "<presence xmlns=\"jabber:client\"><show>dnd</show><status>busy</status><priority>1</priority></presence>"
+    );
+    s.subscribe("romeo@example.net");
+    assert_eq!(
+        one(&mut s),
+        "<presence xmlns=\"jabber:client\" type=\"subscribe\" to=\"romeo@example.net\"/>"
+    );
+    s.approve("romeo@example.net");
+    assert!(one(&mut s).contains("type=\"subscribed\""));
+    s.unsubscribe("romeo@example.net");
+    assert!(one(&mut s).contains("type=\"unsubscribe\""));
+    s.send_raw("<message to='a@b'><body>raw</body></message>")
+        .unwrap();
+    assert_eq!(
+        one(&mut s),
+        "<message xmlns=\"jabber:client\" to=\"a@b\"><body>raw</body></message>"
+    );
+    s.send_raw("<r xmlns='urn:xmpp:sm:3'/>").unwrap();
+    assert_eq!(one(&mut s), "<r xmlns=\"urn:xmpp:sm:3\"/>");
+    assert!(s.send_raw("<message>").is_err());
+    assert!(s.send_raw("<a/><b/>").is_err());
+}
+
+#[test]
+fn stanzas_queued_until_online() {
+    let mut s = Session::new(config(true), [9; 32]);
+    assert!(s.send_raw("<presence/>").is_err(), "no stream yet");
+    s.handle_open(T0);
+    let _ = texts(&mut s);
+    let id = s.send_message("a@b", "early", None, None, None);
+    s.set_status(None, None, None);
+    assert!(texts(&mut s).is_empty());
+    feed(&mut s, T0, SERVER_OPEN);
+    feed(&mut s, T0, &features(&["SCRAM-SHA-1"]));
+    let auth = one(&mut s);
+    let server = ScramServer::first(Hash::Sha1, &sasl_text(&auth), "pencil");
+    feed(
+        &mut s,
+        T0,
+        &format!(
+            "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</challenge>",
+            base64_encode(server.server_first.as_bytes())
+        ),
+    );
+    let fin = server.finish(&sasl_text(&one(&mut s))).unwrap();
+    feed(
+        &mut s,
+        T0,
+        &format!(
+            "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</success>",
+            base64_encode(fin.as_bytes())
+        ),
+    );
+    assert_eq!(one(&mut s), OPEN);
+    feed(&mut s, T0, SERVER_OPEN);
+    feed(&mut s, T0, BIND_FEATURES);
+    let bind = el(&one(&mut s));
+    feed(&mut s, T0, &format!("<iq type='result' id='{}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>user@example.com/web</jid></bind></iq>", bind.attr("id").unwrap()));
+    let sent = texts(&mut s);
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert!(sent[0].contains(&id) && sent[0].contains("early"));
+    assert_eq!(sent[1], "<presence xmlns=\"jabber:client\"/>");
+}
+
+#[test]
+fn iq_timeout_and_generic_iq() {
+    let mut s = online();
+    let t = Millis(5000);
+    let op = s
+        .iq(
+            t,
+            "get",
+            Some("example.com"),
+            "<query xmlns='http://jabber.org/protocol/disco#info'/>",
+        )
+        .unwrap();
+    let iq = el(&one(&mut s));
+    assert_eq!(iq.attr("to"), Some("example.com"));
+    assert_eq!(s.poll_timeout(), Some(t + 30_000));
+    s.handle_timeout(t + 29_999);
+    assert!(events(&mut s).is_empty());
+    s.handle_timeout(t + 30_000);
+    assert_eq!(
+        events(&mut s),
+        vec![Event::Failed {
+            op,
+            condition: "remote-server-timeout".into(),
+            text: None
+        }]
+    );
+    assert_eq!(s.poll_timeout(), None);
+    // A late answer is ignored.
+    feed(
+        &mut s,
+        t + 31_000,
+        &format!(
+            "<iq type='result' id='{}' from='example.com'/>",
+            iq.attr("id").unwrap()
+        ),
+    );
+    assert!(events(&mut s).is_empty());
+
+    // A normal round trip returns the whole result.
+    let op = s.iq(t, "get", None, "").unwrap();
+    let iq = el(&one(&mut s));
+    assert!(iq.children.is_empty());
+    feed(
+        &mut s,
+        t,
+        &format!(
+            "<iq type='result' id='{}' from='user@example.com'><x xmlns='u:x'/></iq>",
+            iq.attr("id").unwrap()
+        ),
+    );
+    match &events(&mut s)[..] {
+        [Event::Completed {
+            op: o,
+            roster: None,
+            xml: Some(x),
+        }] => {
+            assert_eq!(*o, op);
+            assert!(x.contains("<x xmlns=\"u:x\"/>"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(s.iq(t, "result", None, "").is_err());
+    assert!(s.iq(t, "get", None, "<a>").is_err());
+    assert!(s.iq(t, "get", Some("@@"), "").is_err());
+}
+
+#[test]
+fn client_close_handshake() {
+    let mut s = online();
+    s.set_status(None, None, None);
+    let _ = texts(&mut s);
+    let pending = s.get_roster(T0);
+    let _ = texts(&mut s);
+    let answered = s.get_roster(T0);
+    let answered_id = el(&one(&mut s)).attr("id").unwrap().to_string();
+    let op = s.disconnect(T0);
+    assert_eq!(
+        texts(&mut s),
+        vec![
+            "<presence xmlns=\"jabber:client\" type=\"unavailable\"/>".to_string(),
+            CLOSE.to_string()
+        ]
+    );
+    // ejabberd may keep sending after our close: delivered, but nothing is answered.
+    feed(
+        &mut s,
+        T0,
+        "<message from='a@b'><body>late</body></message>",
+    );
+    feed(
+        &mut s,
+        T0,
+        "<iq type='get' id='p' from='example.com'><ping xmlns='urn:xmpp:ping'/></iq>",
+    );
+    feed(
+        &mut s,
+        T0,
+        &format!("<iq type='result' id='{answered_id}'><query xmlns='jabber:iq:roster'/></iq>"),
+    );
+    assert!(
+        matches!(&events(&mut s)[..], [Event::Message(_), Event::Completed { op, .. }] if *op == answered)
+    );
+    assert!(texts(&mut s).is_empty());
+    assert!(
+        s.iq(T0, "get", None, "").is_err(),
+        "no new IQs while closing"
+    );
+    feed(
+        &mut s,
+        T0,
+        "<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>",
+    );
+    assert_eq!(texts(&mut s), vec!["CLOSE 1000 ".to_string()]);
+    assert_eq!(
+        events(&mut s),
+        vec![Event::Completed {
+            op,
+            roster: None,
+            xml: None
+        }]
+    );
+    s.handle_close(T0, 1000, "", true);
+    assert_eq!(
+        events(&mut s),
+        vec![
+            Event::Failed {
+                op: pending,
+                condition: "closed".into(),
+                text: None
+            },
+            Event::Closed {
+                code: 1000,
+                reason: String::new(),
+                clean: true
+            }
+        ]
+    );
+    assert_eq!(s.jid(), None);
+    assert!(s.get_roster(T0) > op);
+}
+
+#[test]
+fn server_close_answered() {
+    let mut s = online();
+    feed(
+        &mut s,
+        T0,
+        "<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>",
+    );
+    assert_eq!(
+        texts(&mut s),
+        vec![CLOSE.to_string(), "CLOSE 1000 ".to_string()]
+    );
+}
+
+#[test]
+fn see_other_uri_followed_once() {
+    let mut s = Session::new(config(true), [0; 32]);
+    s.handle_open(T0);
+    let _ = texts(&mut s);
+    feed(&mut s, T0, "<close xmlns='urn:ietf:params:xml:ns:xmpp-framing' see-other-uri='wss://other.example.com/ws'/>");
+    assert_eq!(
+        events(&mut s),
+        vec![Event::Redirect {
+            url: "wss://other.example.com/ws".into()
+        }]
+    );
+    assert_eq!(
+        texts(&mut s),
+        vec![CLOSE.to_string(), "CLOSE 1000 ".to_string()]
+    );
+    s.handle_close(T0, 1000, "", true);
+    let _ = events(&mut s);
+    // The web layer reconnects to the new URL and opens again.
+    s.handle_open(T0);
+    assert_eq!(one(&mut s), OPEN);
+    feed(&mut s, T0, "<close xmlns='urn:ietf:params:xml:ns:xmpp-framing' see-other-uri='wss://third.example.com/ws'/>");
+    assert!(events(&mut s).is_empty(), "second redirect not followed");
+}
+
+#[test]
+fn redirect_downgrade_refused() {
+    let mut c = config(true);
+    c.transport_secure = true;
+    let mut s = Session::new(c, [0; 32]);
+    s.handle_open(T0);
+    feed(&mut s, T0, "<close xmlns='urn:ietf:params:xml:ns:xmpp-framing' see-other-uri='ws://other.example.com/ws'/>");
+    assert!(events(&mut s).is_empty());
+}
+
+#[test]
+fn stream_error_surfaces_and_closes() {
+    let mut s = online();
+    feed(&mut s, T0, "<stream:error xmlns:stream='http://etherx.jabber.org/streams'><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/><text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>Replaced by new connection</text></stream:error>");
+    assert_eq!(
+        events(&mut s),
+        vec![Event::StreamError {
+            condition: "conflict".into(),
+            text: Some("Replaced by new connection".into())
+        }]
+    );
+    assert_eq!(
+        texts(&mut s),
+        vec![CLOSE.to_string(), "CLOSE 1000 stream error".to_string()]
+    );
+    // Nothing more is processed.
+    feed(&mut s, T0, "<message><body>x</body></message>");
+    assert!(events(&mut s).is_empty());
+}
+
+#[test]
+fn malformed_xml_is_protocol_error() {
+    let mut s = online();
+    feed(&mut s, T0, "<message><body>x</message>");
+    assert!(matches!(&events(&mut s)[..], [Event::ProtocolError { .. }]));
+    assert_eq!(texts(&mut s).len(), 1);
+    feed(&mut s, T0, "<message><body>x</body></message>");
+    assert!(events(&mut s).is_empty(), "sticky");
+}
+
+#[test]
+fn negotiation_timeout() {
+    let mut s = Session::new(config(true), [0; 32]);
+    s.handle_open(T0);
+    let _ = texts(&mut s);
+    assert_eq!(s.poll_timeout(), Some(T0 + 30_000));
+    s.handle_timeout(T0 + 30_000);
+    assert!(
+        matches!(&events(&mut s)[..], [Event::StreamError { condition, .. }] if condition == "connection-timeout")
+    );
+    assert_eq!(
+        texts(&mut s),
+        vec!["CLOSE 1000 negotiation timeout".to_string()]
+    );
+}
+
+#[test]
+fn commands_when_offline() {
+    let mut s = Session::new(config(false), [0; 32]);
+    let op = s.get_roster(T0);
+    assert_eq!(op, OpId(1));
+    assert!(
+        matches!(&events(&mut s)[..], [Event::Failed { condition, .. }] if condition == "unexpected-request")
+    );
+    assert!(s.iq(T0, "get", None, "").is_err());
+    let _ = s.send_message("a@b", "x", None, None, None);
+    assert!(texts(&mut s).is_empty());
+    let op = s.disconnect(T0);
+    assert_eq!(texts(&mut s), vec!["CLOSE 1000 ".to_string()]);
+    assert_eq!(
+        events(&mut s),
+        vec![Event::Completed {
+            op,
+            roster: None,
+            xml: None
+        }]
+    );
+}
+
+#[test]
+fn password_change_and_unregister() {
+    let mut s = online();
+    s.change_password(T0, "newpw");
+    let iq = el(&one(&mut s));
+    assert_eq!(iq.attr("to"), Some("example.com"));
+    let q = iq.child("query", "jabber:iq:register").unwrap();
+    assert_eq!(
+        q.child("username", "jabber:iq:register").unwrap().text(),
+        "user"
+    );
+    assert_eq!(
+        q.child("password", "jabber:iq:register").unwrap().text(),
+        "newpw"
+    );
+    assert!(fullduplex::xmpp::redact(&iq.to_xml()).contains("<password>***</password>"));
+    s.unregister(T0);
+    assert!(one(&mut s).contains("<remove/>"));
+}
+
+#[test]
+fn reconnect_logs_in_again_with_login_credentials() {
+    let mut s = Session::new(config(false), [6; 32]);
+    s.handle_open(T0);
+    let _ = texts(&mut s);
+    feed(&mut s, T0, SERVER_OPEN);
+    feed(&mut s, T0, &features(&["PLAIN"]));
+    assert_eq!(events(&mut s), vec![Event::StreamReady]);
+    let op = s.login(T0, "user", "pencil", None);
+    assert!(
+        matches!(&events(&mut s)[..], [Event::AuthFailed { .. }, Event::Failed { op: o, .. }] if *o == op)
+    );
+    s.handle_close(T0, 1000, "", true);
+    let _ = events(&mut s);
+    // A failed login's credentials are forgotten: the next stream waits for the page again.
+    s.handle_open(T0);
+    let _ = texts(&mut s);
+    feed(&mut s, T0, SERVER_OPEN);
+    feed(&mut s, T0, &features(&["SCRAM-SHA-1"]));
+    assert_eq!(events(&mut s), vec![Event::StreamReady]);
+    s.login(T0, "user", "pencil", None);
+    let _ = texts(&mut s);
+    s.handle_close(T0, 1006, "", false);
+    let _ = events(&mut s);
+    // Socket lost mid-login: credentials kept, the next stream logs in by itself.
+    s.handle_open(T0);
+    let _ = texts(&mut s);
+    feed(&mut s, T0, SERVER_OPEN);
+    feed(&mut s, T0, &features(&["SCRAM-SHA-1"]));
+    assert!(events(&mut s).is_empty());
+    assert!(one(&mut s).contains("SCRAM-SHA-1"));
+}
