@@ -5,9 +5,13 @@
 //! No protocol logic lives here: every decision about what to send and when is the core's.
 //! The JavaScript entry points in `js/` wrap the classes exported here in the public API.
 
+pub mod driver;
 pub mod error;
 pub mod socket;
 pub mod timer;
+
+#[cfg(feature = "stomp")]
+mod stomp_client;
 
 use wasm_bindgen::prelude::*;
 

@@ -1,0 +1,393 @@
+//! `StompCore`, the wasm class behind the JavaScript `StompClient` (js/stomp.js).
+//!
+//! It maps JavaScript arguments onto [`crate::stomp::Session`] commands and the session's
+//! events onto one JavaScript `emit(kind, …)` callback; js/stomp.js turns those into the
+//! page's `onopen`/`onmessage`/… handlers and Promises. The session decides everything about
+//! the protocol; this file only converts values.
+
+use std::rc::Rc;
+
+use js_sys::{Array, Function, Uint8Array};
+use wasm_bindgen::prelude::*;
+
+use super::driver::{DebugHook, Driver, Protocol, Wire};
+use crate::stomp::{
+    redact, AckMode, AckToken, ConnectOptions, Event, Limits, OpId, Session, Transmit, Version,
+};
+use crate::time::Millis;
+
+impl Protocol for Session {
+    type Event = Event;
+    fn handle_open(&mut self, now: Millis, protocol: &str) {
+        Session::handle_open(self, now, protocol);
+    }
+    fn handle_data(&mut self, now: Millis, data: &[u8]) {
+        Session::handle_data(self, now, data);
+    }
+    fn handle_close(&mut self, now: Millis, code: u16, reason: &str, clean: bool) {
+        Session::handle_close(self, now, code, reason, clean);
+    }
+    fn handle_timeout(&mut self, now: Millis) {
+        Session::handle_timeout(self, now);
+    }
+    fn poll_wire(&mut self) -> Option<Wire> {
+        Some(match self.poll_transmit()? {
+            Transmit::Frame { data, text } => Wire::Frame { data, text },
+            Transmit::Close { code, reason } => Wire::Close { code, reason },
+        })
+    }
+    fn poll_event(&mut self) -> Option<Event> {
+        Session::poll_event(self)
+    }
+    fn poll_timeout(&self) -> Option<Millis> {
+        Session::poll_timeout(self)
+    }
+}
+
+// Event kinds passed to `emit` (mirrored in js/stomp.js).
+const EV_OPEN: u32 = 1;
+const EV_MESSAGE: u32 = 2;
+const EV_RECEIPT: u32 = 3;
+const EV_COMPLETED: u32 = 4;
+const EV_FAILED: u32 = 5;
+const EV_SERVER_ERROR: u32 = 6;
+const EV_PROTOCOL_ERROR: u32 = 7;
+const EV_CLOSE: u32 = 8;
+const EV_DEBUG: u32 = 9;
+
+/// Failure reason for commands issued before `connect`.
+const NOT_CONNECTED: &str = "connect() has not been called";
+
+fn flat(headers: &[(String, String)]) -> Array {
+    let out = Array::new_with_length(u32::try_from(headers.len() * 2).unwrap_or(0));
+    let mut i = 0u32;
+    for (k, v) in headers {
+        out.set(i, JsValue::from_str(k));
+        out.set(i + 1, JsValue::from_str(v));
+        i += 2;
+    }
+    out
+}
+
+fn pairs(flat: &[String]) -> Vec<(&str, &str)> {
+    flat.chunks_exact(2)
+        .filter_map(|kv| match kv {
+            [k, v] => Some((k.as_str(), v.as_str())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn emit(f: &Function, kind: u32, args: &[JsValue]) {
+    let all = Array::of1(&JsValue::from(kind));
+    for a in args {
+        all.push(a);
+    }
+    // An exception in a page handler must not unwind through the session.
+    let _ = f.apply(&JsValue::NULL, &all);
+}
+
+/// The wasm side of one `StompClient`.
+#[wasm_bindgen]
+pub struct StompCore {
+    emit: Function,
+    driver: Option<Driver<Session>>,
+    /// Ops that failed before any session existed, reported on the next `connect`.
+    next_orphan: u32,
+}
+
+#[wasm_bindgen]
+impl StompCore {
+    /// `emit(kind, ...args)` receives every event.
+    #[wasm_bindgen(constructor)]
+    #[must_use]
+    pub fn new(emit: Function) -> StompCore {
+        StompCore {
+            emit,
+            driver: None,
+            next_orphan: u32::MAX,
+        }
+    }
+
+    /// Opens `url` and sends CONNECT. Options mirror `StompConnectOptions`; `None` keeps the
+    /// core's default. `headers` is a flat `[name, value, …]` list; `versions` e.g. "1.1,1.2".
+    #[allow(clippy::too_many_arguments)]
+    pub fn connect(
+        &mut self,
+        url: &str,
+        login: Option<String>,
+        passcode: Option<String>,
+        host: Option<String>,
+        headers: Vec<String>,
+        versions: Option<String>,
+        heartbeat_outgoing: Option<u32>,
+        heartbeat_incoming: Option<u32>,
+        connect_timeout: Option<u32>,
+        max_outbox: Option<u32>,
+        max_frame_size: Option<u32>,
+        debug: bool,
+    ) {
+        let mut opts = ConnectOptions {
+            login,
+            passcode,
+            host,
+            headers: pairs(&headers)
+                .into_iter()
+                .map(|(k, v)| (String::from(k), String::from(v)))
+                .collect(),
+            ..ConnectOptions::default()
+        };
+        if let Some(list) = versions {
+            opts.accept_versions = list
+                .split(',')
+                .filter_map(|v| Version::parse(v.trim().as_bytes()))
+                .collect();
+        }
+        if let Some(v) = heartbeat_outgoing {
+            opts.heartbeat_outgoing_ms = v;
+        }
+        if let Some(v) = heartbeat_incoming {
+            opts.heartbeat_incoming_ms = v;
+        }
+        if let Some(v) = connect_timeout {
+            opts.connect_timeout_ms = v;
+        }
+        if let Some(v) = max_outbox {
+            opts.max_outbox = usize::try_from(v).unwrap_or(usize::MAX);
+        }
+        if let Some(v) = max_frame_size {
+            opts.limits = Limits {
+                max_frame_len: usize::try_from(v).unwrap_or(usize::MAX),
+                ..Limits::default()
+            };
+        }
+        // A new connect replaces any earlier session (dropping it closes its socket).
+        let session = Session::new(opts);
+        let protocols = session.subprotocols();
+        let emit_fn = self.emit.clone();
+        let hook: Option<DebugHook> = if debug {
+            let f = self.emit.clone();
+            Some(Rc::new(move |out: bool, data: &[u8]| {
+                let dir = if out { "out" } else { "in" };
+                emit(&f, EV_DEBUG, &[dir.into(), redact(data).into()]);
+            }))
+        } else {
+            None
+        };
+        let driver = Driver::new(
+            session,
+            Rc::new(move |d: &Driver<Session>, e: Event| dispatch(&emit_fn, d, e)),
+            hook,
+        );
+        self.driver = Some(driver.clone());
+        driver.open(url, &protocols);
+    }
+
+    fn run(&mut self, f: impl FnOnce(&mut Session) -> OpId) -> u32 {
+        match &self.driver {
+            Some(d) => d.with(f).0,
+            None => {
+                let op = self.next_orphan;
+                self.next_orphan = self.next_orphan.wrapping_sub(1);
+                emit(
+                    &self.emit,
+                    EV_FAILED,
+                    &[op.into(), JsValue::from_str(NOT_CONNECTED)],
+                );
+                op
+            }
+        }
+    }
+
+    /// SEND with a text body (as UTF-8); returns the op id. `tx` sends inside a transaction.
+    #[wasm_bindgen(js_name = sendText)]
+    pub fn send_text(
+        &mut self,
+        destination: &str,
+        body: &str,
+        headers: Vec<String>,
+        receipt: bool,
+        tx: Option<String>,
+    ) -> u32 {
+        self.send_bytes(destination, body.as_bytes(), headers, receipt, tx)
+    }
+
+    /// SEND with a binary body; returns the op id.
+    #[wasm_bindgen(js_name = sendBytes)]
+    pub fn send_bytes(
+        &mut self,
+        destination: &str,
+        body: &[u8],
+        headers: Vec<String>,
+        receipt: bool,
+        tx: Option<String>,
+    ) -> u32 {
+        let h = pairs(&headers);
+        self.run(|s| match &tx {
+            Some(tx) => s.send_in(tx, destination, &h, body, receipt),
+            None => s.send(destination, &h, body, receipt),
+        })
+    }
+
+    /// SUBSCRIBE; returns `[subscriptionId, op]`. `ack` is "auto", "client" or
+    /// "client-individual" (anything else: auto).
+    pub fn subscribe(
+        &mut self,
+        destination: &str,
+        ack: &str,
+        headers: Vec<String>,
+        receipt: bool,
+    ) -> Array {
+        let mode = match ack {
+            "client" => AckMode::Client,
+            "client-individual" => AckMode::ClientIndividual,
+            _ => AckMode::Auto,
+        };
+        let h = pairs(&headers);
+        let mut id = String::new();
+        let op = self.run(|s| {
+            let (sub, op) = s.subscribe(destination, mode, &h, receipt);
+            id = sub;
+            op
+        });
+        Array::of2(&JsValue::from_str(&id), &JsValue::from(op))
+    }
+
+    /// UNSUBSCRIBE; returns the op id.
+    pub fn unsubscribe(&mut self, id: &str, receipt: bool) -> u32 {
+        self.run(|s| s.unsubscribe(id, receipt))
+    }
+
+    /// ACK (or NACK when `nack`) the message named by its `message-id`, `subscription` and
+    /// `ack` headers; returns the op id.
+    #[allow(clippy::too_many_arguments)]
+    pub fn ack(
+        &mut self,
+        message_id: String,
+        subscription: String,
+        ack: Option<String>,
+        tx: Option<String>,
+        receipt: bool,
+        nack: bool,
+    ) -> u32 {
+        let token = AckToken {
+            message_id,
+            subscription,
+            ack,
+        };
+        self.run(|s| {
+            if nack {
+                s.nack(&token, tx.as_deref(), receipt)
+            } else {
+                s.ack(&token, tx.as_deref(), receipt)
+            }
+        })
+    }
+
+    /// BEGIN; returns `[transactionId, op]`.
+    pub fn begin(&mut self, receipt: bool) -> Array {
+        let mut id = String::new();
+        let op = self.run(|s| {
+            let (tx, op) = s.begin(receipt);
+            id = tx;
+            op
+        });
+        Array::of2(&JsValue::from_str(&id), &JsValue::from(op))
+    }
+
+    /// COMMIT (or ABORT when `abort`); returns the op id.
+    pub fn end(&mut self, tx: &str, abort: bool, receipt: bool) -> u32 {
+        self.run(|s| {
+            if abort {
+                s.abort(tx, receipt)
+            } else {
+                s.commit(tx, receipt)
+            }
+        })
+    }
+
+    /// DISCONNECT; returns the op id (completed by the receipt or the server's close).
+    pub fn disconnect(&mut self) -> u32 {
+        self.run(|s| s.disconnect(super::now()))
+    }
+
+    /// The negotiated version ("1.2"…), or undefined before CONNECTED.
+    #[must_use]
+    pub fn version(&self) -> Option<String> {
+        let d = self.driver.as_ref()?;
+        d.peek(|s| s.version().map(|v| String::from(v.as_str())))
+    }
+
+    /// Whether the session is between CONNECTED and its close.
+    #[must_use]
+    pub fn connected(&self) -> bool {
+        self.driver
+            .as_ref()
+            .is_some_and(|d| d.peek(Session::is_connected))
+    }
+}
+
+fn dispatch(f: &Function, driver: &Driver<Session>, event: Event) {
+    match event {
+        Event::Connected { version, headers } => {
+            emit(
+                f,
+                EV_OPEN,
+                &[flat(&headers).into(), JsValue::from_str(version.as_str())],
+            );
+            // The page's onopen has run: now what was queued before it goes out.
+            driver.with(Session::flush_queued);
+        }
+        Event::Message {
+            subscription,
+            headers,
+            body,
+            ack,
+        } => {
+            let token = match ack {
+                Some(t) => Array::of3(
+                    &JsValue::from_str(&t.message_id),
+                    &JsValue::from_str(&t.subscription),
+                    &t.ack.as_deref().map_or(JsValue::NULL, JsValue::from_str),
+                )
+                .into(),
+                None => JsValue::NULL,
+            };
+            emit(
+                f,
+                EV_MESSAGE,
+                &[
+                    JsValue::from_str(&subscription),
+                    flat(&headers).into(),
+                    Uint8Array::from(body.as_slice()).into(),
+                    token,
+                ],
+            );
+        }
+        Event::Receipt { headers, .. } => emit(f, EV_RECEIPT, &[flat(&headers).into()]),
+        Event::Completed { op } => emit(f, EV_COMPLETED, &[op.0.into()]),
+        Event::Failed { op, reason } => {
+            emit(f, EV_FAILED, &[op.0.into(), JsValue::from_str(reason)]);
+        }
+        Event::ServerError { headers, body } => emit(
+            f,
+            EV_SERVER_ERROR,
+            &[
+                flat(&headers).into(),
+                Uint8Array::from(body.as_slice()).into(),
+            ],
+        ),
+        Event::ProtocolError { error } => {
+            emit(f, EV_PROTOCOL_ERROR, &[JsValue::from_str(error.as_str())]);
+        }
+        Event::Closed {
+            code,
+            reason,
+            clean,
+        } => emit(
+            f,
+            EV_CLOSE,
+            &[code.into(), JsValue::from_str(&reason), clean.into()],
+        ),
+    }
+}
