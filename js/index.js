@@ -7,6 +7,7 @@ import { load } from "./loader.js";
 
 export { load as init };
 export { StompClient } from "./stomp.js";
+export { XmppClient } from "./xmpp.js";
 
 /** The talk's `if (window.WebSocket)`, answered by the wasm module. */
 export async function isSupported() {

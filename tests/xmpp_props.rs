@@ -144,7 +144,7 @@ proptest! {
                     8 => { let _ = s.login(now, m, m, Some(m)); }
                     9 => { let _ = s.register(now, m, "x"); }
                     10 => { let _ = s.add_contact(now, m, Some(m), &[m]); }
-                    _ => s.set_status(Some(m), Some(m), Some(-1)),
+                    _ => { let _ = s.set_status(Some(m), Some(m), Some(-1)); }
                 }
             }
             while let Some(t) = s.poll_transmit() {

@@ -12,7 +12,7 @@ use fullduplex::time::Millis;
 use fullduplex::xmpp::sasl::scram::Hash;
 use fullduplex::xmpp::sasl::{base64_decode, base64_encode};
 use fullduplex::xmpp::xml::{self, Element, Limits, NS_CLIENT};
-use fullduplex::xmpp::{Config, Credentials, Event, Mechanism, OpId, Session, Transmit};
+use fullduplex::xmpp::{Config, Credentials, Error, Event, Mechanism, OpId, Session, Transmit};
 
 const T0: Millis = Millis(1000);
 const OPEN: &str =
@@ -663,25 +663,29 @@ fn messages_and_presence() {
         }
         other => panic!("{other:?}"),
     }
-    let id = s.send_message("juliet@example.com", "<3 & more", Some("chat"), None, None);
+    let id = s
+        .send_message("juliet@example.com", "<3 & more", Some("chat"), None, None)
+        .unwrap();
     assert_eq!(
         one(&mut s),
         format!("<message xmlns=\"jabber:client\" to=\"juliet@example.com\" id=\"{id}\" type=\"chat\"><body>&lt;3 &amp; more</body></message>")
     );
-    s.set_status(Some("dnd"), Some("busy"), Some(1));
+    s.set_status(Some("dnd"), Some("busy"), Some(1)).unwrap();
     assert_eq!(
         one(&mut s),
         "<presence xmlns=\"jabber:client\"><show>dnd</show><status>busy</status><priority>1</priority></presence>"
     );
-    s.subscribe("romeo@example.net");
+    s.subscribe("romeo@example.net").unwrap();
     assert_eq!(
         one(&mut s),
         "<presence xmlns=\"jabber:client\" type=\"subscribe\" to=\"romeo@example.net\"/>"
     );
-    s.approve("romeo@example.net");
+    s.approve("romeo@example.net").unwrap();
     assert!(one(&mut s).contains("type=\"subscribed\""));
-    s.unsubscribe("romeo@example.net");
+    s.unsubscribe("romeo@example.net").unwrap();
     assert!(one(&mut s).contains("type=\"unsubscribe\""));
+    s.deny("romeo@example.net").unwrap();
+    assert!(one(&mut s).contains("type=\"unsubscribed\""));
     s.send_raw("<message to='a@b'><body>raw</body></message>")
         .unwrap();
     assert_eq!(
@@ -694,18 +698,25 @@ fn messages_and_presence() {
     assert!(s.send_raw("<a/><b/>").is_err());
 }
 
+/// The `<message>` that `send_message(to, body, None, None, None)` writes with `id`.
+fn plain_message(id: &str, to: &str, body: &str) -> String {
+    format!(
+        "<message xmlns=\"jabber:client\" to=\"{to}\" id=\"{id}\"><body>{body}</body></message>"
+    )
+}
+
 #[test]
-fn stanzas_queued_until_online() {
+fn stanzas_sent_before_open_are_delivered_after_login() {
     let mut s = Session::new(config(true), [9; 32]);
-    assert!(s.send_raw("<presence/>").is_err(), "no stream yet");
-    s.handle_open(T0);
-    let _ = texts(&mut s);
-    let id = s.send_message("a@b", "early", None, None, None);
-    s.set_status(None, None, None);
+    // The page calls sendMessage right after connect, before the socket opens.
+    let early = s.send_message("a@b", "early", None, None, None).unwrap();
+    s.set_status(None, None, None).unwrap();
     assert!(texts(&mut s).is_empty());
-    feed(&mut s, T0, SERVER_OPEN);
-    feed(&mut s, T0, &features(&["SCRAM-SHA-1"]));
-    let auth = one(&mut s);
+    // And more while the stream is negotiated.
+    let auth = open_until_auth(&mut s, &["SCRAM-SHA-1"]);
+    let mid = s.send_message("a@b", "mid", None, None, None).unwrap();
+    s.subscribe("c@d").unwrap();
+    assert!(texts(&mut s).is_empty());
     let server = ScramServer::first(Hash::Sha1, &sasl_text(&auth), "pencil");
     feed(
         &mut s,
@@ -724,15 +735,324 @@ fn stanzas_queued_until_online() {
             base64_encode(fin.as_bytes())
         ),
     );
-    assert_eq!(one(&mut s), OPEN);
-    feed(&mut s, T0, SERVER_OPEN);
-    feed(&mut s, T0, BIND_FEATURES);
-    let bind = el(&one(&mut s));
-    feed(&mut s, T0, &format!("<iq type='result' id='{}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>user@example.com/web</jid></bind></iq>", bind.attr("id").unwrap()));
+    assert!(
+        s.send_raw("<presence to='e@f' type='probe'/>").is_ok(),
+        "queued during the restart too"
+    );
+    restart_and_bind(&mut s, BIND_FEATURES, false);
+    assert_eq!(
+        texts(&mut s),
+        vec![
+            plain_message(&early, "a@b", "early"),
+            "<presence xmlns=\"jabber:client\"/>".to_string(),
+            plain_message(&mid, "a@b", "mid"),
+            "<presence xmlns=\"jabber:client\" type=\"subscribe\" to=\"c@d\"/>".to_string(),
+            "<presence xmlns=\"jabber:client\" to=\"e@f\" type=\"probe\"/>".to_string(),
+        ]
+    );
+    assert!(events(&mut s).is_empty(), "nothing reported undelivered");
+}
+
+#[test]
+fn outbox_overflow_is_refused() {
+    let mut s = Session::new(config(true), [9; 32]);
+    let mut ids = Vec::new();
+    for i in 0..256 {
+        ids.push(
+            s.send_message("a@b", &i.to_string(), None, None, None)
+                .unwrap(),
+        );
+    }
+    assert_eq!(
+        s.send_message("a@b", "one too many", None, None, None),
+        Err(Error::OutboxFull)
+    );
+    assert_eq!(s.set_status(None, None, None), Err(Error::OutboxFull));
+    assert_eq!(s.subscribe("c@d"), Err(Error::OutboxFull));
+    assert_eq!(s.approve("c@d"), Err(Error::OutboxFull));
+    assert_eq!(s.deny("c@d"), Err(Error::OutboxFull));
+    assert_eq!(s.unsubscribe("c@d"), Err(Error::OutboxFull));
+    assert_eq!(s.send_raw("<presence/>"), Err(Error::OutboxFull));
+    assert!(!Error::OutboxFull.as_str().is_empty());
+    assert_ne!(Error::OutboxFull.as_str(), Error::NotConnected.as_str());
+    // Still full while negotiating; the 256 queued go out in order once online.
+    scram_login(
+        &mut s,
+        Hash::Sha1,
+        "SCRAM-SHA-1",
+        &["SCRAM-SHA-1"],
+        BIND_FEATURES,
+        false,
+    );
     let sent = texts(&mut s);
-    assert_eq!(sent.len(), 2, "{sent:?}");
-    assert!(sent[0].contains(&id) && sent[0].contains("early"));
-    assert_eq!(sent[1], "<presence xmlns=\"jabber:client\"/>");
+    let expected: Vec<String> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| plain_message(id, "a@b", &i.to_string()))
+        .collect();
+    assert_eq!(sent, expected);
+    // Online: sent at once, no limit.
+    for _ in 0..300 {
+        s.send_message("a@b", "x", None, None, None).unwrap();
+    }
+    assert_eq!(texts(&mut s).len(), 300);
+}
+
+fn closed(code: u16, clean: bool) -> Event {
+    Event::Closed {
+        code,
+        reason: String::new(),
+        clean,
+    }
+}
+
+#[test]
+fn close_before_online_reports_undelivered() {
+    // Socket lost during negotiation.
+    let mut s = Session::new(config(true), [9; 32]);
+    let a = s.send_message("a@b", "one", None, None, None).unwrap();
+    s.handle_open(T0);
+    assert_eq!(one(&mut s), OPEN);
+    s.approve("c@d").unwrap();
+    s.send_raw("<message to='x@y'><body>raw</body></message>")
+        .unwrap();
+    s.handle_close(T0, 1006, "", false);
+    assert_eq!(
+        events(&mut s),
+        vec![
+            Event::Undelivered {
+                stanzas: vec![
+                    plain_message(&a, "a@b", "one"),
+                    "<presence xmlns=\"jabber:client\" type=\"subscribed\" to=\"c@d\"/>"
+                        .to_string(),
+                    "<message xmlns=\"jabber:client\" to=\"x@y\"><body>raw</body></message>"
+                        .to_string(),
+                ]
+            },
+            closed(1006, false)
+        ]
+    );
+    // Reported once: a reconnect that goes online sends nothing of it.
+    scram_login(
+        &mut s,
+        Hash::Sha1,
+        "SCRAM-SHA-1",
+        &["SCRAM-SHA-1"],
+        BIND_FEATURES,
+        false,
+    );
+    assert!(texts(&mut s).is_empty());
+
+    // The socket never opened (the browser refused the URL).
+    let mut s = Session::new(config(true), [9; 32]);
+    let a = s.send_message("a@b", "one", None, None, None).unwrap();
+    s.handle_close(T0, 1006, "bad url", false);
+    assert_eq!(
+        events(&mut s),
+        vec![
+            Event::Undelivered {
+                stanzas: vec![plain_message(&a, "a@b", "one")]
+            },
+            Event::Closed {
+                code: 1006,
+                reason: "bad url".into(),
+                clean: false
+            }
+        ]
+    );
+
+    // Authentication failure: AuthFailed, close handshake, then Undelivered before Closed.
+    let mut s = Session::new(config(true), [9; 32]);
+    let a = s.send_message("a@b", "one", None, None, None).unwrap();
+    open_until_auth(&mut s, &["SCRAM-SHA-1"]);
+    feed(
+        &mut s,
+        T0,
+        "<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><not-authorized/></failure>",
+    );
+    assert!(matches!(&events(&mut s)[..], [Event::AuthFailed { .. }]));
+    assert_eq!(
+        s.send_message("a@b", "two", None, None, None),
+        Err(Error::NotConnected),
+        "closing"
+    );
+    feed(&mut s, T0, CLOSE);
+    assert_eq!(
+        texts(&mut s),
+        vec![CLOSE.to_string(), "CLOSE 1000 ".to_string()]
+    );
+    s.handle_close(T0, 1000, "", true);
+    assert_eq!(
+        events(&mut s),
+        vec![
+            Event::Undelivered {
+                stanzas: vec![plain_message(&a, "a@b", "one")]
+            },
+            closed(1000, true)
+        ]
+    );
+
+    // Stream error during negotiation.
+    let mut s = Session::new(config(true), [9; 32]);
+    s.handle_open(T0);
+    let _ = texts(&mut s);
+    s.set_status(Some("away"), None, None).unwrap();
+    feed(&mut s, T0, "<stream:error xmlns:stream='http://etherx.jabber.org/streams'><host-unknown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>");
+    assert!(matches!(&events(&mut s)[..], [Event::StreamError { .. }]));
+    s.handle_close(T0, 1000, "", true);
+    assert_eq!(
+        events(&mut s),
+        vec![
+            Event::Undelivered {
+                stanzas: vec![
+                    "<presence xmlns=\"jabber:client\"><show>away</show></presence>".to_string()
+                ]
+            },
+            closed(1000, true)
+        ]
+    );
+
+    // Nothing queued: no Undelivered.
+    let mut s = Session::new(config(true), [9; 32]);
+    s.handle_open(T0);
+    s.handle_close(T0, 1006, "", false);
+    assert_eq!(events(&mut s), vec![closed(1006, false)]);
+}
+
+#[test]
+fn disconnect_before_open_reports_undelivered() {
+    let mut s = Session::new(config(true), [9; 32]);
+    let a = s.send_message("a@b", "one", None, None, None).unwrap();
+    let op = s.disconnect(T0);
+    assert_eq!(
+        events(&mut s),
+        vec![
+            Event::Undelivered {
+                stanzas: vec![plain_message(&a, "a@b", "one")]
+            },
+            Event::Completed {
+                op,
+                roster: None,
+                xml: None
+            }
+        ]
+    );
+    assert_eq!(
+        s.send_message("a@b", "two", None, None, None),
+        Err(Error::NotConnected)
+    );
+    // The connecting socket's close event follows: nothing more to report.
+    s.handle_close(T0, 1006, "", false);
+    assert_eq!(events(&mut s), vec![closed(1006, false)]);
+}
+
+#[test]
+fn send_after_close_is_refused() {
+    let mut s = online();
+    s.handle_close(T0, 1006, "", false);
+    assert_eq!(events(&mut s), vec![closed(1006, false)]);
+    assert_eq!(
+        s.send_message("a@b", "late", None, None, None),
+        Err(Error::NotConnected)
+    );
+    assert_eq!(s.set_status(None, None, None), Err(Error::NotConnected));
+    assert_eq!(s.subscribe("c@d"), Err(Error::NotConnected));
+    assert_eq!(s.approve("c@d"), Err(Error::NotConnected));
+    assert_eq!(s.deny("c@d"), Err(Error::NotConnected));
+    assert_eq!(s.unsubscribe("c@d"), Err(Error::NotConnected));
+    assert_eq!(s.send_raw("<presence/>"), Err(Error::NotConnected));
+    assert!(texts(&mut s).is_empty());
+    assert!(events(&mut s).is_empty());
+
+    // Closing (after disconnect) refuses too.
+    let mut s = online();
+    let _ = s.disconnect(T0);
+    let _ = texts(&mut s);
+    assert_eq!(
+        s.send_message("a@b", "late", None, None, None),
+        Err(Error::NotConnected)
+    );
+    assert!(texts(&mut s).is_empty());
+
+    // A new socket on the same session queues again.
+    let mut s = online();
+    s.handle_close(T0, 1006, "", false);
+    s.handle_open(T0);
+    let _ = texts(&mut s);
+    assert!(s.send_message("a@b", "again", None, None, None).is_ok());
+}
+
+#[test]
+fn redirect_keeps_queue_for_the_next_stream() {
+    const REDIRECT: &str = "<close xmlns='urn:ietf:params:xml:ns:xmpp-framing' see-other-uri='wss://other.example.com/ws'/>";
+    // The web layer follows the redirect on the same session: it opens the new URL and does
+    // not report the old socket's close.
+    let mut s = Session::new(config(true), [9; 32]);
+    let a = s.send_message("a@b", "one", None, None, None).unwrap();
+    s.handle_open(T0);
+    let _ = texts(&mut s);
+    feed(&mut s, T0, REDIRECT);
+    assert_eq!(
+        texts(&mut s),
+        vec![CLOSE.to_string(), "CLOSE 1000 ".to_string()]
+    );
+    assert_eq!(
+        events(&mut s),
+        vec![Event::Redirect {
+            url: "wss://other.example.com/ws".into()
+        }]
+    );
+    // Until the new socket opens the page can still queue.
+    let b = s.send_message("a@b", "two", None, None, None).unwrap();
+    scram_login(
+        &mut s,
+        Hash::Sha1,
+        "SCRAM-SHA-1",
+        &["SCRAM-SHA-1"],
+        BIND_FEATURES,
+        false,
+    );
+    assert_eq!(
+        texts(&mut s),
+        vec![
+            plain_message(&a, "a@b", "one"),
+            plain_message(&b, "a@b", "two")
+        ]
+    );
+
+    // The new socket fails: reported then.
+    let mut s = Session::new(config(true), [9; 32]);
+    let a = s.send_message("a@b", "one", None, None, None).unwrap();
+    s.handle_open(T0);
+    feed(&mut s, T0, REDIRECT);
+    let _ = events(&mut s);
+    s.handle_close(T0, 1006, "refused", false);
+    assert_eq!(
+        events(&mut s),
+        vec![
+            Event::Undelivered {
+                stanzas: vec![plain_message(&a, "a@b", "one")]
+            },
+            Event::Closed {
+                code: 1006,
+                reason: "refused".into(),
+                clean: false
+            }
+        ]
+    );
+    assert_eq!(
+        s.send_message("a@b", "two", None, None, None),
+        Err(Error::NotConnected)
+    );
+
+    // A plain server <close/> (no redirect) refuses new stanzas until its close arrives.
+    let mut s = Session::new(config(true), [9; 32]);
+    s.handle_open(T0);
+    feed(&mut s, T0, CLOSE);
+    assert_eq!(
+        s.send_message("a@b", "x", None, None, None),
+        Err(Error::NotConnected)
+    );
 }
 
 #[test]
@@ -804,7 +1124,7 @@ fn iq_timeout_and_generic_iq() {
 #[test]
 fn client_close_handshake() {
     let mut s = online();
-    s.set_status(None, None, None);
+    s.set_status(None, None, None).unwrap();
     let _ = texts(&mut s);
     let pending = s.get_roster(T0);
     let _ = texts(&mut s);
@@ -980,17 +1300,22 @@ fn commands_when_offline() {
         matches!(&events(&mut s)[..], [Event::Failed { condition, .. }] if condition == "unexpected-request")
     );
     assert!(s.iq(T0, "get", None, "").is_err());
-    let _ = s.send_message("a@b", "x", None, None, None);
+    let id = s.send_message("a@b", "x", None, None, None).unwrap();
     assert!(texts(&mut s).is_empty());
     let op = s.disconnect(T0);
     assert_eq!(texts(&mut s), vec!["CLOSE 1000 ".to_string()]);
     assert_eq!(
         events(&mut s),
-        vec![Event::Completed {
-            op,
-            roster: None,
-            xml: None
-        }]
+        vec![
+            Event::Undelivered {
+                stanzas: vec![plain_message(&id, "a@b", "x")]
+            },
+            Event::Completed {
+                op,
+                roster: None,
+                xml: None
+            }
+        ]
     );
 }
 

@@ -13,6 +13,9 @@ pub mod timer;
 #[cfg(feature = "stomp")]
 mod stomp_client;
 
+#[cfg(feature = "xmpp")]
+mod xmpp_client;
+
 use wasm_bindgen::prelude::*;
 
 /// The talk's `if (window.WebSocket)`: true when this global scope can open WebSockets.

@@ -8,8 +8,12 @@
 //! commands, then drains [`Session::poll_transmit`] (WebSocket text messages or a socket close
 //! request), [`Session::poll_event`] and re-arms one timer from [`Session::poll_timeout`]. The
 //! session never reads a clock: every call that may start or expire a timer takes `now`.
-//! Stanzas sent with `send_message`/`set_status`/`send_raw`… while the stream is still being
-//! negotiated are queued (up to 256) and sent on `Online`; with no stream they are dropped.
+//! Stanzas sent with `send_message`/`set_status`/`send_raw`… before the socket opens or while
+//! the stream is negotiated are queued (up to 256) and sent on `Online`; nothing is dropped
+//! silently: a stanza that cannot be queued is refused with an [`Error`], and stanzas still
+//! queued when the socket closes are handed back in [`Event::Undelivered`]. Across a
+//! `see-other-uri` redirect (the web layer opens the new URL without reporting the old
+//! socket's close) the queue is kept, and the next stream logs in and sends it.
 
 use std::collections::VecDeque;
 
@@ -31,7 +35,7 @@ const NS_REGISTER_FEATURE: &str = "http://jabber.org/features/iq-register";
 
 /// How long to wait for the server's `<close/>` after ours before closing the socket.
 const CLOSE_WAIT_MS: u64 = 5000;
-/// Most stanzas queued while the stream is negotiated.
+/// Most stanzas queued before `Online`.
 const OUTBOX_MAX: usize = 256;
 
 /// Account credentials.
@@ -153,6 +157,13 @@ pub enum Event {
         /// The new WebSocket URL.
         url: String,
     },
+    /// Stanzas queued before `Online` that were never sent because the session closed
+    /// (the XML of each, in the order given); emitted just before [`Event::Closed`], or by
+    /// `disconnect` before the socket opened.
+    Undelivered {
+        /// The stanzas, as they would have been sent.
+        stanzas: Vec<String>,
+    },
     /// Malformed XML or a limit hit; the session closes.
     ProtocolError {
         /// What was wrong.
@@ -169,13 +180,15 @@ pub enum Event {
     },
 }
 
-/// Errors returned synchronously by commands that take XML.
+/// Errors returned synchronously by the commands that send stanzas.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {
     /// The XML argument is not well-formed.
     Xml(xml::Error),
-    /// No stream to send on.
+    /// No stream to send on, and none coming: closing, closed, or disconnected.
     NotConnected,
+    /// The outbox (256 stanzas queued before `Online`) is full.
+    OutboxFull,
     /// An argument is invalid.
     BadArgument(&'static str),
 }
@@ -187,6 +200,7 @@ impl Error {
         match self {
             Error::Xml(e) => e.as_str(),
             Error::NotConnected => "XMPP: not connected",
+            Error::OutboxFull => "XMPP: outbox full (256 stanzas queued before online)",
             Error::BadArgument(s) => s,
         }
     }
@@ -260,6 +274,11 @@ pub struct Session {
     outbox: Vec<String>,
     presence_sent: bool,
     redirected: bool,
+    /// A `Redirect` was emitted and no socket opened since: the web layer is reconnecting,
+    /// so stanzas are still queued in `Phase::Closed`.
+    redirect_pending: bool,
+    /// Stanzas are queued in `Phase::Idle`: before the first socket opens (not after a close).
+    idle_queue: bool,
 }
 
 fn framing(name: &str) -> Element {
@@ -329,6 +348,8 @@ impl Session {
             outbox: Vec::new(),
             presence_sent: false,
             redirected: false,
+            redirect_pending: false,
+            idle_queue: true,
         }
     }
 
@@ -426,16 +447,31 @@ impl Session {
         )
     }
 
-    /// Sends a stanza now when online, queues it while negotiating, else drops it.
-    fn send_stanza(&mut self, xml: String) -> bool {
+    /// Sends a stanza now when online, queues it before the socket opens and while
+    /// negotiating, else refuses it.
+    fn send_stanza(&mut self, xml: String) -> Result<(), Error> {
         if self.phase == Phase::Online {
             self.transmits.push_back(Transmit::Text(xml));
-            true
-        } else if self.negotiating() && self.outbox.len() < OUTBOX_MAX {
-            self.outbox.push(xml);
-            true
+            return Ok(());
+        }
+        let queueing = self.negotiating()
+            || (self.phase == Phase::Idle && self.idle_queue)
+            || (self.phase == Phase::Closed && self.redirect_pending);
+        if !queueing {
+            Err(Error::NotConnected)
+        } else if self.outbox.len() >= OUTBOX_MAX {
+            Err(Error::OutboxFull)
         } else {
-            false
+            self.outbox.push(xml);
+            Ok(())
+        }
+    }
+
+    /// Hands the outbox back to the page (nothing if empty).
+    fn report_undelivered(&mut self) {
+        if !self.outbox.is_empty() {
+            let stanzas = core::mem::take(&mut self.outbox);
+            self.event(Event::Undelivered { stanzas });
         }
     }
 
@@ -495,7 +531,6 @@ impl Session {
         self.phase = Phase::Closed;
         self.close_deadline = None;
         self.negotiation_deadline = None;
-        self.outbox.clear();
     }
 
     fn complete_disconnects(&mut self) {
@@ -536,13 +571,22 @@ impl Session {
         self.mechanism = None;
         self.close_deadline = None;
         self.presence_sent = false;
+        self.redirect_pending = false;
         self.send_open(now);
     }
 
     /// The socket closed: emits [`Event::Closed`], fails pending commands with `closed`.
     /// Credentials (configured or given to `login`) are kept, so a later `handle_open` (a
     /// reconnect or a redirect) logs in again by itself.
+    ///
+    /// Stanzas still queued are reported in one [`Event::Undelivered`] just before `Closed`,
+    /// and later stanzas are refused with [`Error::NotConnected`] until `handle_open`. After
+    /// an [`Event::Redirect`] the web layer must not report the old socket's close (it opens
+    /// the new URL instead: the queue is kept for that stream); a `handle_close` then means
+    /// the new socket failed, and reports the queue.
     pub fn handle_close(&mut self, _now: Millis, code: u16, reason: &str, clean: bool) {
+        self.redirect_pending = false;
+        self.idle_queue = false;
         self.phase = Phase::Idle;
         self.authenticated = false;
         self.jid = None;
@@ -550,7 +594,6 @@ impl Session {
         self.scram = None;
         self.close_deadline = None;
         self.negotiation_deadline = None;
-        self.outbox.clear();
         self.complete_disconnects();
         for p in core::mem::take(&mut self.pending) {
             if let Purpose::Op { op, .. } = p.purpose {
@@ -560,6 +603,7 @@ impl Session {
         if let Some(op) = self.login.as_mut().and_then(|l| l.op.take()) {
             self.fail_op(op, "closed", None);
         }
+        self.report_undelivered();
         self.event(Event::Closed {
             code,
             reason: String::from(reason),
@@ -669,6 +713,7 @@ impl Session {
                 || (!self.config.transport_secure && url.starts_with("ws://"));
             if ok && !self.redirected {
                 self.redirected = true;
+                self.redirect_pending = true;
                 self.event(Event::Redirect {
                     url: String::from(url),
                 });
@@ -1203,7 +1248,12 @@ impl Session {
         op
     }
 
-    /// Sends a message; returns its id. Queued while negotiating, dropped when disconnected.
+    /// Sends a message; returns its id. Sent now when online, else queued until `Online`
+    /// (before the socket opens and while the stream is negotiated).
+    ///
+    /// # Errors
+    /// [`Error::NotConnected`] when closing or closed, [`Error::OutboxFull`] when 256
+    /// stanzas are already queued.
     pub fn send_message(
         &mut self,
         to: &str,
@@ -1211,58 +1261,76 @@ impl Session {
         kind: Option<&str>,
         subject: Option<&str>,
         thread: Option<&str>,
-    ) -> String {
+    ) -> Result<String, Error> {
         let id = self.new_id();
         let m = stanza::message(&id, to, body, kind, subject, thread);
-        self.send_stanza(m.to_xml());
-        id
+        self.send_stanza(m.to_xml())?;
+        Ok(id)
     }
 
     /// Sends available presence with optional show (`away|chat|dnd|xa`), status, priority.
-    pub fn set_status(&mut self, show: Option<&str>, status: Option<&str>, priority: Option<i8>) {
+    ///
+    /// # Errors
+    /// As [`Session::send_message`].
+    pub fn set_status(
+        &mut self,
+        show: Option<&str>,
+        status: Option<&str>,
+        priority: Option<i8>,
+    ) -> Result<(), Error> {
         let p = stanza::presence(None, None, show, status, priority);
-        if self.send_stanza(p.to_xml()) {
-            self.presence_sent = true;
-        }
+        self.send_stanza(p.to_xml())?;
+        self.presence_sent = true;
+        Ok(())
     }
 
-    fn presence_to(&mut self, kind: &str, jid: &str) {
+    fn presence_to(&mut self, kind: &str, jid: &str) -> Result<(), Error> {
         let p = stanza::presence(Some(kind), Some(jid), None, None, None);
-        self.send_stanza(p.to_xml());
+        self.send_stanza(p.to_xml())
     }
 
     /// Asks `jid` for a presence subscription.
-    pub fn subscribe(&mut self, jid: &str) {
-        self.presence_to("subscribe", jid);
+    ///
+    /// # Errors
+    /// As [`Session::send_message`].
+    pub fn subscribe(&mut self, jid: &str) -> Result<(), Error> {
+        self.presence_to("subscribe", jid)
     }
 
     /// Approves `jid`'s subscription request.
-    pub fn approve(&mut self, jid: &str) {
-        self.presence_to("subscribed", jid);
+    ///
+    /// # Errors
+    /// As [`Session::send_message`].
+    pub fn approve(&mut self, jid: &str) -> Result<(), Error> {
+        self.presence_to("subscribed", jid)
     }
 
     /// Denies or cancels `jid`'s subscription to us.
-    pub fn deny(&mut self, jid: &str) {
-        self.presence_to("unsubscribed", jid);
+    ///
+    /// # Errors
+    /// As [`Session::send_message`].
+    pub fn deny(&mut self, jid: &str) -> Result<(), Error> {
+        self.presence_to("unsubscribed", jid)
     }
 
     /// Unsubscribes from `jid`'s presence.
-    pub fn unsubscribe(&mut self, jid: &str) {
-        self.presence_to("unsubscribe", jid);
+    ///
+    /// # Errors
+    /// As [`Session::send_message`].
+    pub fn unsubscribe(&mut self, jid: &str) -> Result<(), Error> {
+        self.presence_to("unsubscribe", jid)
     }
 
     /// Sends one element given as XML; it is parsed (same limits as input) and re-serialised,
     /// so an unqualified top-level element gets `xmlns="jabber:client"`.
     ///
+    /// Queued like [`Session::send_message`].
+    ///
     /// # Errors
-    /// [`Error::Xml`] if not well-formed, [`Error::NotConnected`] without a stream.
+    /// [`Error::Xml`] if not well-formed, else as [`Session::send_message`].
     pub fn send_raw(&mut self, xml: &str) -> Result<(), Error> {
         let el = xml::parse(xml.as_bytes(), &self.config.limits, NS_CLIENT).map_err(Error::Xml)?;
-        if self.send_stanza(el.to_xml()) {
-            Ok(())
-        } else {
-            Err(Error::NotConnected)
-        }
+        self.send_stanza(el.to_xml())
     }
 
     /// Sends an IQ `get` or `set` with `payload_xml` (one element, or empty) as its child;
@@ -1304,10 +1372,14 @@ impl Session {
     /// for the server's `<close/>` (at most 5 s) and asks to close the socket. Completes when
     /// the server's `<close/>` arrives or the socket closes. Meanwhile IQ answers, messages
     /// and presences still arrive as events; IQ requests are no longer answered.
+    /// Before the socket opens the queued stanzas are reported at once in
+    /// [`Event::Undelivered`] and later ones refused.
     pub fn disconnect(&mut self, now: Millis) -> OpId {
         let op = self.new_op();
         match self.phase {
             Phase::Idle => {
+                self.idle_queue = false;
+                self.report_undelivered();
                 self.transmits.push_back(Transmit::Close {
                     code: 1000,
                     reason: "",

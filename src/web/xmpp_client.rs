@@ -1,0 +1,413 @@
+//! `XmppCore`, the wasm class behind the JavaScript `XmppClient` (js/xmpp.js).
+//!
+//! It maps JavaScript arguments onto [`crate::xmpp::Session`] commands and the session's
+//! events onto one JavaScript `emit(kind, …)` callback; js/xmpp.js turns those into the
+//! page's `onopen`/`onmessage`/`onpresence`/… handlers and Promises. It also supplies what
+//! only the browser knows: random bytes for SCRAM nonces and whether the transport is secure.
+
+use std::rc::Rc;
+
+use js_sys::{Array, Function, Object, Reflect};
+use wasm_bindgen::prelude::*;
+
+use super::driver::{DebugHook, Driver, Protocol, Wire};
+use crate::time::Millis;
+use crate::xmpp::{
+    redact, Config, Credentials, Event, Mechanism, OpId, RosterItem, Session, Transmit,
+};
+
+impl Protocol for Session {
+    type Event = Event;
+    fn handle_open(&mut self, now: Millis, _protocol: &str) {
+        Session::handle_open(self, now);
+    }
+    fn handle_data(&mut self, now: Millis, data: &[u8]) {
+        Session::handle_data(self, now, data);
+    }
+    fn handle_close(&mut self, now: Millis, code: u16, reason: &str, clean: bool) {
+        Session::handle_close(self, now, code, reason, clean);
+    }
+    fn handle_timeout(&mut self, now: Millis) {
+        Session::handle_timeout(self, now);
+    }
+    fn poll_wire(&mut self) -> Option<Wire> {
+        Some(match self.poll_transmit()? {
+            Transmit::Text(s) => Wire::Frame {
+                data: s.into_bytes(),
+                text: true,
+            },
+            Transmit::Close { code, reason } => Wire::Close { code, reason },
+        })
+    }
+    fn poll_event(&mut self) -> Option<Event> {
+        Session::poll_event(self)
+    }
+    fn poll_timeout(&self) -> Option<Millis> {
+        Session::poll_timeout(self)
+    }
+}
+
+// Event kinds passed to `emit` (mirrored in js/xmpp.js).
+const EV_READY: u32 = 1;
+const EV_ONLINE: u32 = 2;
+const EV_MESSAGE: u32 = 3;
+const EV_PRESENCE: u32 = 4;
+const EV_ROSTER: u32 = 5;
+const EV_COMPLETED: u32 = 6;
+const EV_FAILED: u32 = 7;
+const EV_AUTH_FAILED: u32 = 8;
+const EV_STREAM_ERROR: u32 = 9;
+const EV_PROTOCOL_ERROR: u32 = 10;
+const EV_CLOSE: u32 = 11;
+const EV_DEBUG: u32 = 12;
+const EV_UNDELIVERED: u32 = 13;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues)]
+    fn get_random_values(buf: &mut [u8]);
+}
+
+fn emit(f: &Function, kind: u32, args: &[JsValue]) {
+    let all = Array::of1(&JsValue::from(kind));
+    for a in args {
+        all.push(a);
+    }
+    // An exception in a page handler must not unwind through the session.
+    let _ = f.apply(&JsValue::NULL, &all);
+}
+
+fn opt(s: Option<&str>) -> JsValue {
+    s.map_or(JsValue::NULL, JsValue::from_str)
+}
+
+fn set(o: &Object, k: &str, v: &JsValue) {
+    let _ = Reflect::set(o, &JsValue::from_str(k), v);
+}
+
+fn roster_items(items: &[RosterItem]) -> Array {
+    let out = Array::new();
+    for it in items {
+        let o = Object::new();
+        set(&o, "jid", &JsValue::from_str(&it.jid));
+        set(&o, "name", &opt(it.name.as_deref()));
+        set(&o, "subscription", &JsValue::from_str(&it.subscription));
+        set(&o, "ask", &opt(it.ask.as_deref()));
+        let groups = Array::new();
+        for g in &it.groups {
+            groups.push(&JsValue::from_str(g));
+        }
+        set(&o, "groups", &groups);
+        out.push(&o);
+    }
+    out
+}
+
+/// `wss:`, or a loopback host: where PLAIN does not expose the password to the network.
+fn transport_secure(url: &str) -> bool {
+    let Ok(u) = web_sys::Url::new(url) else {
+        return false;
+    };
+    if u.protocol() == "wss:" {
+        return true;
+    }
+    let host = u.hostname();
+    host == "localhost" || host == "[::1]" || host.starts_with("127.")
+}
+
+/// The wasm side of one `XmppClient`.
+#[wasm_bindgen]
+pub struct XmppCore {
+    emit: Function,
+    driver: Option<Driver<Session>>,
+}
+
+const NOT_CONNECTED: &str = "connect() has not been called";
+
+#[wasm_bindgen]
+impl XmppCore {
+    /// `emit(kind, ...args)` receives every event.
+    #[wasm_bindgen(constructor)]
+    #[must_use]
+    pub fn new(emit: Function) -> XmppCore {
+        XmppCore { emit, driver: None }
+    }
+
+    /// Opens `url` (subprotocol `xmpp`) for `domain`. With `username` and `password` it logs
+    /// in at once; `mechanisms` is a comma-separated preference list.
+    #[allow(clippy::too_many_arguments)]
+    pub fn connect(
+        &mut self,
+        url: &str,
+        domain: &str,
+        username: Option<String>,
+        password: Option<String>,
+        resource: Option<String>,
+        mechanisms: Option<String>,
+        allow_plain_insecure: bool,
+        iq_timeout: Option<u32>,
+        debug: bool,
+    ) {
+        let mut config = Config::new(domain);
+        if let (Some(username), Some(password)) = (username, password) {
+            config.credentials = Some(Credentials {
+                username,
+                password,
+                resource,
+            });
+        }
+        if let Some(list) = mechanisms {
+            config.mechanisms = list.split(',').filter_map(Mechanism::from_name).collect();
+        }
+        config.transport_secure = transport_secure(url);
+        config.allow_plain_insecure = allow_plain_insecure;
+        if let Some(ms) = iq_timeout {
+            config.iq_timeout_ms = ms;
+        }
+        let mut entropy = [0u8; 32];
+        get_random_values(&mut entropy);
+        let session = Session::new(config, entropy);
+        let emit_fn = self.emit.clone();
+        let hook: Option<DebugHook> = if debug {
+            let f = self.emit.clone();
+            Some(Rc::new(move |out: bool, data: &[u8]| {
+                let dir = if out { "out" } else { "in" };
+                let text = String::from_utf8_lossy(data);
+                emit(&f, EV_DEBUG, &[dir.into(), redact(&text).into()]);
+            }))
+        } else {
+            None
+        };
+        let driver = Driver::new(
+            session,
+            Rc::new(move |d: &Driver<Session>, e: Event| dispatch(&emit_fn, d, e)),
+            hook,
+        );
+        self.driver = Some(driver.clone());
+        driver.open(url, &[Session::SUBPROTOCOL]);
+    }
+
+    /// Runs an op command; without a session the op fails at once (as op 0).
+    fn run(&self, f: impl FnOnce(&mut Session, Millis) -> OpId) -> u32 {
+        match &self.driver {
+            Some(d) => d.with(|s| f(s, super::now())).0,
+            None => {
+                emit(
+                    &self.emit,
+                    EV_FAILED,
+                    &[0u32.into(), "not-connected".into(), NOT_CONNECTED.into()],
+                );
+                0
+            }
+        }
+    }
+
+    /// Runs a stanza command; an error is thrown to the caller.
+    fn stanza<T>(
+        &self,
+        f: impl FnOnce(&mut Session) -> Result<T, crate::xmpp::Error>,
+    ) -> Result<T, JsError> {
+        let d = self
+            .driver
+            .as_ref()
+            .ok_or_else(|| JsError::new(NOT_CONNECTED))?;
+        d.with(f).map_err(|e| JsError::new(e.as_str()))
+    }
+
+    pub fn login(&self, username: &str, password: &str, resource: Option<String>) -> u32 {
+        self.run(|s, now| s.login(now, username, password, resource.as_deref()))
+    }
+
+    #[wasm_bindgen(js_name = loginAnonymous)]
+    pub fn login_anonymous(&self) -> u32 {
+        self.run(|s, now| s.login_anonymous(now))
+    }
+
+    pub fn register(&self, username: &str, password: &str) -> u32 {
+        self.run(|s, now| s.register(now, username, password))
+    }
+
+    #[wasm_bindgen(js_name = changePassword)]
+    pub fn change_password(&self, password: &str) -> u32 {
+        self.run(|s, now| s.change_password(now, password))
+    }
+
+    pub fn unregister(&self) -> u32 {
+        self.run(|s, now| s.unregister(now))
+    }
+
+    #[wasm_bindgen(js_name = getRoster)]
+    pub fn get_roster(&self) -> u32 {
+        self.run(|s, now| s.get_roster(now))
+    }
+
+    #[wasm_bindgen(js_name = addContact)]
+    pub fn add_contact(&self, jid: &str, name: Option<String>, groups: Vec<String>) -> u32 {
+        let g: Vec<&str> = groups.iter().map(String::as_str).collect();
+        self.run(|s, now| s.add_contact(now, jid, name.as_deref(), &g))
+    }
+
+    #[wasm_bindgen(js_name = removeContact)]
+    pub fn remove_contact(&self, jid: &str) -> u32 {
+        self.run(|s, now| s.remove_contact(now, jid))
+    }
+
+    /// Sends a message; returns its id. Throws when it cannot be sent or queued.
+    #[wasm_bindgen(js_name = sendMessage)]
+    pub fn send_message(
+        &self,
+        to: &str,
+        body: &str,
+        kind: Option<String>,
+        subject: Option<String>,
+        thread: Option<String>,
+    ) -> Result<String, JsError> {
+        self.stanza(|s| {
+            s.send_message(
+                to,
+                body,
+                kind.as_deref(),
+                subject.as_deref(),
+                thread.as_deref(),
+            )
+        })
+    }
+
+    /// Sends presence. Throws when it cannot be sent or queued.
+    #[wasm_bindgen(js_name = setStatus)]
+    pub fn set_status(
+        &self,
+        show: Option<String>,
+        status: Option<String>,
+        priority: Option<i8>,
+    ) -> Result<(), JsError> {
+        self.stanza(|s| s.set_status(show.as_deref(), status.as_deref(), priority))
+    }
+
+    /// Presence subscription management: "subscribe", "approve", "deny" or "unsubscribe".
+    pub fn presence(&self, action: &str, jid: &str) -> Result<(), JsError> {
+        self.stanza(|s| match action {
+            "subscribe" => s.subscribe(jid),
+            "approve" => s.approve(jid),
+            "deny" => s.deny(jid),
+            _ => s.unsubscribe(jid),
+        })
+    }
+
+    #[wasm_bindgen(js_name = sendRaw)]
+    pub fn send_raw(&self, xml: &str) -> Result<(), JsError> {
+        self.stanza(|s| s.send_raw(xml))
+    }
+
+    /// Sends an IQ; returns the op id. Throws on a bad type or malformed payload.
+    pub fn iq(&self, kind: &str, to: Option<String>, payload: &str) -> Result<u32, JsError> {
+        self.stanza(|s| s.iq(super::now(), kind, to.as_deref(), payload))
+            .map(|op| op.0)
+    }
+
+    pub fn disconnect(&self) -> u32 {
+        self.run(|s, now| s.disconnect(now))
+    }
+
+    /// The bound full JID once online.
+    #[must_use]
+    pub fn jid(&self) -> Option<String> {
+        self.driver.as_ref()?.peek(|s| s.jid().map(String::from))
+    }
+
+    #[must_use]
+    pub fn online(&self) -> bool {
+        self.driver
+            .as_ref()
+            .is_some_and(|d| d.peek(Session::is_online))
+    }
+}
+
+fn dispatch(f: &Function, driver: &Driver<Session>, event: Event) {
+    match event {
+        Event::StreamReady => emit(f, EV_READY, &[]),
+        Event::Online { jid } => emit(f, EV_ONLINE, &[JsValue::from_str(&jid)]),
+        Event::Message(m) => emit(
+            f,
+            EV_MESSAGE,
+            &[
+                opt(m.from.as_deref()),
+                opt(m.to.as_deref()),
+                opt(m.kind.as_deref()),
+                opt(m.id.as_deref()),
+                opt(m.body.as_deref()),
+                opt(m.subject.as_deref()),
+                opt(m.thread.as_deref()),
+                JsValue::from_str(&m.xml),
+            ],
+        ),
+        Event::Presence(p) => emit(
+            f,
+            EV_PRESENCE,
+            &[
+                opt(p.from.as_deref()),
+                opt(p.to.as_deref()),
+                opt(p.kind.as_deref()),
+                opt(p.show.as_deref()),
+                opt(p.status.as_deref()),
+                p.priority.map_or(JsValue::NULL, JsValue::from),
+                JsValue::from_str(&p.xml),
+            ],
+        ),
+        Event::RosterPush(items) => emit(f, EV_ROSTER, &[roster_items(&items).into()]),
+        Event::Completed { op, roster, xml } => emit(
+            f,
+            EV_COMPLETED,
+            &[
+                op.0.into(),
+                roster.map_or(JsValue::NULL, |r| roster_items(&r).into()),
+                opt(xml.as_deref()),
+            ],
+        ),
+        Event::Failed {
+            op,
+            condition,
+            text,
+        } => emit(
+            f,
+            EV_FAILED,
+            &[
+                op.0.into(),
+                JsValue::from_str(&condition),
+                opt(text.as_deref()),
+            ],
+        ),
+        Event::AuthFailed { condition, text } => emit(
+            f,
+            EV_AUTH_FAILED,
+            &[JsValue::from_str(&condition), opt(text.as_deref())],
+        ),
+        Event::StreamError { condition, text } => emit(
+            f,
+            EV_STREAM_ERROR,
+            &[JsValue::from_str(&condition), opt(text.as_deref())],
+        ),
+        // The server's <close/> pointed elsewhere (followed once): open the new URL; the old
+        // socket is dropped with its handlers, so its close never reaches the session.
+        Event::Redirect { url } => driver.open(&url, &[Session::SUBPROTOCOL]),
+        Event::ProtocolError { error } => {
+            emit(f, EV_PROTOCOL_ERROR, &[JsValue::from_str(error)]);
+        }
+        Event::Undelivered { stanzas } => {
+            let list = Array::new();
+            for s in &stanzas {
+                list.push(&JsValue::from_str(s));
+            }
+            emit(f, EV_UNDELIVERED, &[list.into()]);
+        }
+        Event::Closed {
+            code,
+            reason,
+            clean,
+        } => emit(
+            f,
+            EV_CLOSE,
+            &[code.into(), JsValue::from_str(&reason), clean.into()],
+        ),
+    }
+}
