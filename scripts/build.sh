@@ -1,35 +1,59 @@
 #!/usr/bin/env bash
-# Builds the npm package into dist/: the size-tuned wasm (cargo release profile, wasm-bindgen
-# --target web, wasm-opt -Oz), the ES module entry and the classic-script global build
-# (both bundled and minified by esbuild from js/), and the TypeScript declarations.
+# Builds the npm package into dist/:
+#   - three size-tuned wasm modules (cargo release profile, wasm-bindgen --target web,
+#     wasm-opt -Oz): both protocols, STOMP only, XMPP only;
+#   - their ES module entries (index.js, stomp.js, xmpp.js) and the classic-script global
+#     build (fullduplex.global.js), bundled and minified by esbuild from js/;
+#   - the TypeScript declarations.
 # Usage: scripts/build.sh [--dev]   (--dev: skip wasm-opt, for quick iterations)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 mode=${1:-release}
-# FULLDUPLEX_CARGO_FLAGS: e.g. "--no-default-features --features stomp" for a one-protocol build.
-cargo build --quiet --release --lib --target wasm32-unknown-unknown ${FULLDUPLEX_CARGO_FLAGS:-}
+target=${CARGO_TARGET_DIR:-target}
 rm -rf build/bindgen dist
 mkdir -p build/bindgen dist
-wasm-bindgen --target web --out-dir build/bindgen --out-name fullduplex \
-  --no-typescript "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/release/fullduplex.wasm"
-if [ "$mode" = "--dev" ]; then
-  cp build/bindgen/fullduplex_bg.wasm dist/fullduplex_bg.wasm
-else
-  # binaryen from npm (Debian 12's wasm-opt 108 corrupts wasm-bindgen's externref table).
-  node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers \
-    --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-    --enable-mutable-globals --enable-reference-types --enable-multivalue \
-    build/bindgen/fullduplex_bg.wasm -o dist/fullduplex_bg.wasm
-fi
+
+# name  cargo-features
+variants=("all stomp,xmpp" "stomp stomp" "xmpp xmpp")
+for v in "${variants[@]}"; do
+  set -- $v
+  name=$1 features=$2
+  out=fullduplex; [ "$name" = all ] || out=fullduplex_$name
+  # Each variant gets its own target dir suffix so the three builds do not overwrite each other.
+  cargo build --quiet --release --lib --target wasm32-unknown-unknown \
+    --no-default-features --features "$features" --target-dir "$target/variant-$name"
+  wasm-bindgen --target web --out-dir "build/bindgen/$name" --out-name "$out" --no-typescript \
+    "$target/variant-$name/wasm32-unknown-unknown/release/fullduplex.wasm"
+  if [ "$mode" = "--dev" ]; then
+    cp "build/bindgen/$name/${out}_bg.wasm" "dist/${out}_bg.wasm"
+  else
+    # binaryen from npm (Debian 12's wasm-opt 108 corrupts wasm-bindgen's externref table).
+    node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers \
+      --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+      --enable-mutable-globals --enable-reference-types --enable-multivalue \
+      "build/bindgen/$name/${out}_bg.wasm" -o "dist/${out}_bg.wasm"
+  fi
+done
+
 esbuild=node_modules/.bin/esbuild
-"$esbuild" js/index.js --bundle --format=esm --minify --target=es2020 \
-  --log-level=warning --outfile=dist/index.js
-"$esbuild" js/classic.js --bundle --format=iife --minify --target=es2020 \
+for entry in index stomp xmpp; do
+  "$esbuild" "js/entries/$entry.js" --bundle --format=esm --minify --target=es2020 \
+    --log-level=warning --outfile="dist/$entry.js"
+done
+"$esbuild" js/entries/classic.js --bundle --format=iife --minify --target=es2020 \
   --log-level=warning --log-override:empty-import-meta=silent \
   --outfile=dist/fullduplex.global.js
 cp js/index.d.ts dist/index.d.ts
-for f in dist/fullduplex_bg.wasm dist/index.js dist/fullduplex.global.js; do
-  printf '%-28s %8d B raw %8d B gzip -9\n' "$f" "$(wc -c <"$f")" "$(gzip -9c "$f" | wc -c)"
+cp js/stomp.d.ts dist/stomp.d.ts
+cp js/xmpp.d.ts dist/xmpp.d.ts
+
+echo "entry sizes (wasm + JS, each file gzipped on its own):"
+for e in "index fullduplex_bg" "stomp fullduplex_stomp_bg" "xmpp fullduplex_xmpp_bg" \
+  "fullduplex.global fullduplex_bg"; do
+  set -- $e
+  w=$(gzip -9c "dist/$2.wasm" | wc -c) j=$(gzip -9c "dist/$1.js" | wc -c)
+  printf '  %-22s wasm %6d B + js %5d B = %6d B gzip -9  (raw %d B)\n' "$1.js" "$w" "$j" $((w + j)) \
+    $(($(wc -c <"dist/$2.wasm") + $(wc -c <"dist/$1.js")))
 done

@@ -48,3 +48,13 @@ pub fn now() -> crate::time::Millis {
     };
     crate::time::Millis(whole)
 }
+
+/// Calls a client's JavaScript event sink as `emit(kind, ...args)`. An exception thrown by a
+/// page handler is swallowed here so it never unwinds through a session.
+pub(crate) fn emit(f: &js_sys::Function, kind: u32, args: &[JsValue]) {
+    let all = js_sys::Array::of1(&JsValue::from(kind));
+    for a in args {
+        all.push(a);
+    }
+    let _ = f.apply(&JsValue::NULL, &all);
+}

@@ -11,6 +11,7 @@ use js_sys::{Array, Function, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 use super::driver::{DebugHook, Driver, Protocol, Wire};
+use super::emit;
 use crate::stomp::{
     redact, AckMode, AckToken, ConnectOptions, Event, Limits, OpId, Session, Transmit, Version,
 };
@@ -76,15 +77,6 @@ fn pairs(flat: &[String]) -> Vec<(&str, &str)> {
             _ => None,
         })
         .collect()
-}
-
-fn emit(f: &Function, kind: u32, args: &[JsValue]) {
-    let all = Array::of1(&JsValue::from(kind));
-    for a in args {
-        all.push(a);
-    }
-    // An exception in a page handler must not unwind through the session.
-    let _ = f.apply(&JsValue::NULL, &all);
 }
 
 /// The wasm side of one `StompClient`.

@@ -11,6 +11,7 @@ use js_sys::{Array, Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
 use super::driver::{DebugHook, Driver, Protocol, Wire};
+use super::emit;
 use crate::time::Millis;
 use crate::xmpp::{
     redact, Config, Credentials, Event, Mechanism, OpId, RosterItem, Session, Transmit,
@@ -66,15 +67,6 @@ const EV_UNDELIVERED: u32 = 13;
 extern "C" {
     #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues)]
     fn get_random_values(buf: &mut [u8]);
-}
-
-fn emit(f: &Function, kind: u32, args: &[JsValue]) {
-    let all = Array::of1(&JsValue::from(kind));
-    for a in args {
-        all.push(a);
-    }
-    // An exception in a page handler must not unwind through the session.
-    let _ = f.apply(&JsValue::NULL, &all);
 }
 
 fn opt(s: Option<&str>) -> JsValue {

@@ -53,11 +53,18 @@ test("the tarball holds only the package files", () => {
   walk(join(dir, "package"));
   files.sort();
   assert.deepEqual(files, [
+    "LICENSE",
     "README.md",
     "dist/fullduplex.global.js",
     "dist/fullduplex_bg.wasm",
+    "dist/fullduplex_stomp_bg.wasm",
+    "dist/fullduplex_xmpp_bg.wasm",
     "dist/index.d.ts",
     "dist/index.js",
+    "dist/stomp.d.ts",
+    "dist/stomp.js",
+    "dist/xmpp.d.ts",
+    "dist/xmpp.js",
     "package.json",
   ]);
 });

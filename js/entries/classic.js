@@ -1,7 +1,7 @@
 // The classic-script build: `<script src="fullduplex.global.js">` defines window.fullduplex
 // and the globals StompClient and XmppClient, with no bundler and no module syntax. The
 // wasm is fetched from beside this script.
-import { setWasmUrl } from "./loader.js";
+import { setWasmUrl } from "../loader.js";
 import * as api from "./index.js";
 
 const script = typeof document !== "undefined" ? document.currentScript : null;
@@ -10,6 +10,5 @@ if (script && script.src) {
 }
 const g = globalThis;
 g.fullduplex = api;
-for (const name of ["StompClient", "XmppClient"]) {
-  if (api[name]) g[name] = api[name];
-}
+g.StompClient = api.StompClient;
+g.XmppClient = api.XmppClient;

@@ -1,0 +1,3 @@
+// Types of the STOMP-only entry, `fullduplex/stomp`.
+export { init, isSupported, StompClient } from "./index.js";
+export type * from "./index.js";
