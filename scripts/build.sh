@@ -6,14 +6,18 @@
 #     build (fullduplex.global.js), bundled and minified by esbuild from js/;
 #   - the TypeScript declarations.
 # Usage: scripts/build.sh [--dev]   (--dev: skip wasm-opt, for quick iterations)
+# FULLDUPLEX_DIST (default dist) and FULLDUPLEX_BUILD (default build) move the output and
+# intermediate folders, so parallel work does not clobber one another's build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 mode=${1:-release}
 target=${CARGO_TARGET_DIR:-target}
-rm -rf build/bindgen dist
-mkdir -p build/bindgen dist
+dist=${FULLDUPLEX_DIST:-dist}
+build=${FULLDUPLEX_BUILD:-build}
+rm -rf "$build/bindgen" "$dist"
+mkdir -p "$build/bindgen" "$dist"
 
 # name  cargo-features
 variants=("all stomp,xmpp" "stomp stomp" "xmpp xmpp")
@@ -24,36 +28,37 @@ for v in "${variants[@]}"; do
   # Each variant gets its own target dir suffix so the three builds do not overwrite each other.
   cargo build --quiet --release --lib --target wasm32-unknown-unknown \
     --no-default-features --features "$features" --target-dir "$target/variant-$name"
-  wasm-bindgen --target web --out-dir "build/bindgen/$name" --out-name "$out" --no-typescript \
+  wasm-bindgen --target web --out-dir "$build/bindgen/$name" --out-name "$out" --no-typescript \
     "$target/variant-$name/wasm32-unknown-unknown/release/fullduplex.wasm"
   if [ "$mode" = "--dev" ]; then
-    cp "build/bindgen/$name/${out}_bg.wasm" "dist/${out}_bg.wasm"
+    cp "$build/bindgen/$name/${out}_bg.wasm" "$dist/${out}_bg.wasm"
   else
     # binaryen from npm (Debian 12's wasm-opt 108 corrupts wasm-bindgen's externref table).
     node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers \
       --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
       --enable-mutable-globals --enable-reference-types --enable-multivalue \
-      "build/bindgen/$name/${out}_bg.wasm" -o "dist/${out}_bg.wasm"
+      "$build/bindgen/$name/${out}_bg.wasm" -o "$dist/${out}_bg.wasm"
   fi
 done
 
 esbuild=node_modules/.bin/esbuild
+# js/entries import the wasm-bindgen glue as "fullduplex-glue/<variant>/…".
+glue="--alias:fullduplex-glue=./$build/bindgen"
+case $build in /*) glue="--alias:fullduplex-glue=$build/bindgen" ;; esac
 for entry in index stomp xmpp; do
-  "$esbuild" "js/entries/$entry.js" --bundle --format=esm --minify --target=es2020 \
-    --log-level=warning --outfile="dist/$entry.js"
+  "$esbuild" "js/entries/$entry.js" "$glue" --bundle --format=esm --minify --target=es2020 \
+    --log-level=warning --outfile="$dist/$entry.js"
 done
-"$esbuild" js/entries/classic.js --bundle --format=iife --minify --target=es2020 \
+"$esbuild" js/entries/classic.js "$glue" --bundle --format=iife --minify --target=es2020 \
   --log-level=warning --log-override:empty-import-meta=silent \
-  --outfile=dist/fullduplex.global.js
-cp js/index.d.ts dist/index.d.ts
-cp js/stomp.d.ts dist/stomp.d.ts
-cp js/xmpp.d.ts dist/xmpp.d.ts
+  --outfile="$dist/fullduplex.global.js"
+cp js/index.d.ts js/stomp.d.ts js/xmpp.d.ts "$dist/"
 
 echo "entry sizes (wasm + JS, each file gzipped on its own):"
 for e in "index fullduplex_bg" "stomp fullduplex_stomp_bg" "xmpp fullduplex_xmpp_bg" \
   "fullduplex.global fullduplex_bg"; do
   set -- $e
-  w=$(gzip -9c "dist/$2.wasm" | wc -c) j=$(gzip -9c "dist/$1.js" | wc -c)
+  w=$(gzip -9c "$dist/$2.wasm" | wc -c) j=$(gzip -9c "$dist/$1.js" | wc -c)
   printf '  %-22s wasm %6d B + js %5d B = %6d B gzip -9  (raw %d B)\n' "$1.js" "$w" "$j" $((w + j)) \
-    $(($(wc -c <"dist/$2.wasm") + $(wc -c <"dist/$1.js")))
+    $(($(wc -c <"$dist/$2.wasm") + $(wc -c <"$dist/$1.js")))
 done

@@ -1,5 +1,5 @@
 // The STOMP-only ES module entry (`fullduplex/stomp`): a smaller wasm without XMPP.
-import init, * as glue from "../../build/bindgen/stomp/fullduplex_stomp.js";
+import init, * as glue from "fullduplex-glue/stomp/fullduplex_stomp.js";
 import { configure, load } from "../loader.js";
 
 configure(init, glue);

@@ -1,5 +1,5 @@
 // The XMPP-only ES module entry (`fullduplex/xmpp`): a smaller wasm without STOMP.
-import init, * as glue from "../../build/bindgen/xmpp/fullduplex_xmpp.js";
+import init, * as glue from "fullduplex-glue/xmpp/fullduplex_xmpp.js";
 import { configure, load } from "../loader.js";
 
 configure(init, glue);
