@@ -8,6 +8,7 @@ import { load, loadedModule } from "./loader.js";
  */
 export class CoreHandle {
   constructor(create) {
+    this.create = create;
     this.core = null;
     this.pending = new Map(); // op id → { resolve, reject, map }
     this.early = new Map(); // op id → [ok, value] settled before the caller registered it
@@ -17,16 +18,42 @@ export class CoreHandle {
       this.ready = Promise.resolve();
     } else {
       this.ready = load().then((w) => {
-        this.core = create(w);
+        if (!this.core) this.core = create(w);
       });
     }
   }
 
+  /** The core, made anew if an earlier one was released; null until the wasm is loaded. */
+  get() {
+    if (!this.core) {
+      const wasm = loadedModule();
+      if (wasm) this.core = this.create(wasm);
+    }
+    return this.core;
+  }
+
   /** Runs `fn(core)` now if the core exists, else once it does. */
   run(fn) {
-    if (this.core) return fn(this.core);
-    this.ready.then(() => fn(this.core));
+    const core = this.get();
+    if (core) return fn(core);
+    this.ready.then(() => fn(this.get()));
     return undefined;
+  }
+
+  /**
+   * Frees the wasm object once the stack has unwound, if its session is still over then
+   * (`finished()`); the next call makes a new one. This breaks the cycle page object → wasm
+   * object → event callback → page object, so a client that is done leaves nothing behind.
+   */
+  release() {
+    const core = this.core;
+    if (!core) return;
+    queueMicrotask(() => {
+      if (this.core === core && core.finished()) {
+        this.core = null;
+        core.free();
+      }
+    });
   }
 
   /** Runs `fn(core)` → op id, and returns a Promise settled by that op's events. */

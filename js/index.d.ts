@@ -33,14 +33,59 @@ export interface StompConnectOptions {
   heartbeatOutgoing?: number;
   /** Heart-beat we want from the server, in ms (0: none). Default 10000. */
   heartbeatIncoming?: number;
-  /** Give up if CONNECTED has not arrived this long after the socket opened. Default 30000. */
+  /**
+   * Give up on an attempt when the socket has not opened, or CONNECTED has not arrived, this
+   * long (ms) after it was asked for (each phase gets the full time). Default 30000.
+   */
   connectTimeout?: number;
-  /** Commands held before the session is open; more are rejected. Default 1000. */
+  /**
+   * Commands held while not connected (before the first CONNECTED and between reconnects);
+   * more are rejected at once ("outbox full"). Default 1000.
+   */
   maxOutbox?: number;
   /** Largest incoming frame in bytes. Default 16 MiB. */
   maxFrameSize?: number;
   /** Shows every frame in and out (`passcode` redacted). */
   debug?: (direction: "in" | "out", frame: string) => void;
+  /**
+   * Reconnect automatically when the connection is lost (default true). Not after
+   * `disconnect()`, an ERROR frame from the broker (a refused login, say) or malformed data
+   * from it: those close for good. Network loss, heart-beat and connect timeouts are retried.
+   */
+  reconnect?: boolean;
+  /**
+   * Upper bound (ms) of the first retry's delay, default 1000. Retry n waits a random time in
+   * [d/2, d] with d = min(maxReconnectDelay, reconnectDelay · 2^(n-1)).
+   */
+  reconnectDelay?: number;
+  /** Largest delay between retries (ms), default 30000. */
+  maxReconnectDelay?: number;
+  /**
+   * Give up (onclose) after this many retries in a row without a lasting connection
+   * (0: never), default 0. A connection that stayed up for maxReconnectDelay starts afresh.
+   */
+  maxReconnectAttempts?: number;
+}
+
+/** The second argument of `onopen`. */
+export interface StompOpenInfo {
+  /** True from the second connection on (after an automatic reconnect). */
+  readonly reconnected: boolean;
+}
+
+/** What `onreconnecting` learns about a lost connection and the coming retry. */
+export interface StompReconnectInfo {
+  /** Retries in a row so far, this one included (1, 2, …). */
+  readonly attempt: number;
+  /** Milliseconds until the retry, or null while the browser is offline (it retries as soon
+   * as the network is back). */
+  readonly delay: number | null;
+  /** Where the retry goes (the next URL of the list passed to `connect`). */
+  readonly url: string;
+  /** How the connection (or the attempt) ended, as the WebSocket reported it. */
+  readonly code: number;
+  readonly reason: string;
+  readonly wasClean: boolean;
 }
 
 /** One received MESSAGE. */
@@ -93,37 +138,60 @@ export interface StompCloseEvent {
  * its frame is written, or — when the headers carry `receipt` — when the broker's RECEIPT
  * arrives; it rejects if the command cannot complete (closed first, outbox full…). Nothing is
  * dropped silently.
+ *
+ * A lost connection is replaced automatically (see `reconnect` in the options; `disconnect()`
+ * stops that for good, also during a retry wait). On the new connection, before `onopen(headers,
+ * {reconnected: true})`: every live subscription is subscribed again under the same id, so
+ * its handler keeps receiving (a `subscribe` in `onopen` that repeats one of them returns it
+ * instead of subscribing twice, so code written for one connection keeps working). After
+ * `onopen`: SENDs that asked for a receipt and had none when the connection dropped are sent
+ * again (at least once: the broker may see them twice) and their Promises resolve on the new
+ * receipt; then what was sent while offline. SENDs without receipt are at most once.
+ * Transactions open at the drop are lost (the broker aborts them): their commands reject.
+ * Acknowledging a message received on an earlier connection rejects: the broker redelivers it
+ * (with `redelivered: true`) and the new copy is to be acknowledged. Offline (`navigator.onLine`
+ * false) no attempt is made; coming back online, or the page becoming visible, retries at once.
  */
 export class StompClient {
   constructor();
-  /** CONNECTED arrived; `headers` are its headers. */
-  onopen: ((headers: StompHeaders) => void) | null;
+  /** CONNECTED arrived; `headers` are its headers. Called again after each reconnect. */
+  onopen: ((headers: StompHeaders, info: StompOpenInfo) => void) | null;
+  /** The connection was lost and a retry is scheduled (`onclose` comes only at the end). */
+  onreconnecting: ((info: StompReconnectInfo) => void) | null;
   /** A MESSAGE for a subscription that has no handler of its own. */
   onmessage: StompMessageHandler | null;
   /** The broker sent ERROR (the connection is then closed), or the client hit a protocol error. */
   onerror: ((headers: StompHeaders, body: string) => void) | null;
-  /** The connection closed. */
+  /** The session is over for good (disconnect, reconnect off or given up, ERROR…). */
   onclose: ((event: StompCloseEvent) => void) | null;
   /** A RECEIPT arrived. */
   onreceipt: ((headers: StompHeaders) => void) | null;
   /** Shows every frame in and out (`passcode` redacted); same as the `debug` option. */
   debug: ((direction: "in" | "out", frame: string) => void) | null;
-  /** True between CONNECTED and the close. */
+  /** True while a connection is up (between CONNECTED and its loss or the close). */
   readonly connected: boolean;
   /** The negotiated STOMP version, once connected. */
   readonly version: StompVersion | null;
-  /** Opens the WebSocket and sends CONNECT. */
-  connect(url: string, options?: StompConnectOptions): void;
+  /**
+   * Opens the WebSocket and sends CONNECT. With a list of URLs the first is tried first and
+   * each retry goes to the next one (failover across the brokers of a cluster).
+   */
+  connect(url: string | string[], options?: StompConnectOptions): void;
   /**
    * SUBSCRIBE. Header `ack` sets the mode ("auto", "client", "client-individual");
-   * header `receipt` (any value) asks for a receipt (the returned `receipt` Promise).
+   * header `receipt` asks for a receipt (the returned `receipt` Promise; its value names the
+   * receipt when no other pending receipt uses it); header `id` chooses the subscription id
+   * (else `sub-0`, `sub-1`…, known as soon as this returns).
    */
   subscribe(
     destination: string,
     handlerOrHeaders?: StompMessageHandler | StompHeaders,
     headers?: StompHeaders,
   ): StompSubscription & { readonly receipt: Promise<void> };
-  /** SEND with a text (sent as UTF-8) or binary body. Header `receipt` asks for a RECEIPT. */
+  /**
+   * SEND with a text (sent as UTF-8) or binary body. Header `receipt` asks for a RECEIPT (its
+   * value names it when free); such a SEND survives a lost connection (sent again).
+   */
   send(body: string | Uint8Array, destination: string, headers?: StompHeaders): Promise<void>;
   ack(message: StompMessage, headers?: StompHeaders): Promise<void>;
   nack(message: StompMessage, headers?: StompHeaders): Promise<void>;
@@ -148,8 +216,17 @@ export interface XmppConnectOptions {
   mechanisms?: SaslMechanism[];
   /** Allow PLAIN over `ws://` to a non-loopback host (off: the password would travel in clear). */
   allowPlainInsecure?: boolean;
-  /** How long an IQ (and each negotiation step) may take, in ms. Default 30000. */
+  /** How long an IQ (and each negotiation step, and a stream management ack) may take, in ms. Default 30000. */
   iqTimeout?: number;
+  /**
+   * Stream management (XEP-0198) when the server offers it: stanzas are counted and
+   * acknowledged, and when the WebSocket drops the client reconnects to the same URL (after 0,
+   * 0.5, 1, 2, 4, 8, 15, 30 s) and resumes the stream, re-sending exactly the stanzas the server
+   * did not get. Default true.
+   */
+  streamManagement?: boolean;
+  /** Answer delivery receipt requests (XEP-0184) automatically. Default true. */
+  receipts?: boolean;
   /** Shows every stanza in and out (passwords and SASL payloads redacted). */
   debug?: (direction: "in" | "out", xml: string) => void;
 }
@@ -163,8 +240,36 @@ export interface XmppMessage {
   readonly body: string | null;
   readonly subject: string | null;
   readonly thread: string | null;
-  /** The whole stanza as XML. */
+  /**
+   * A carbon copy (XEP-0280, after `enableCarbons()`): "received" — another resource of ours
+   * received it; "sent" — another resource of ours sent it. Copies are only accepted from our
+   * own account; forged ones never surface.
+   */
+  readonly carbon: "sent" | "received" | null;
+  /** The chat state it carries (XEP-0085). */
+  readonly chatState: ChatState | null;
+  /** The sender asked for a delivery receipt (answered automatically unless `receipts: false`). */
+  readonly receiptRequested: boolean;
+  /** When it was first sent (XEP-0203): for offline, resumed, room history and archived messages. */
+  readonly delay: string | null;
+  /** Its id in the message archive (results of `queryArchive` only). */
+  readonly archiveId: string | null;
+  /** The whole stanza as XML (for a carbon: the forwarded message). */
   readonly xml: string;
+}
+
+/** Chat states (XEP-0085). */
+export type ChatState = "active" | "composing" | "paused" | "inactive" | "gone";
+
+export interface XmppMessageOptions {
+  /** "chat", "groupchat", "normal" or "headline". */
+  type?: string;
+  subject?: string;
+  thread?: string;
+  /** Ask for a delivery receipt (XEP-0184): `onreceipt(from, id)` fires when it comes. */
+  receipt?: boolean;
+  /** Include a chat state (usually "active" with a message). */
+  chatState?: ChatState;
 }
 
 /** A received presence stanza. Absent fields are null. */
@@ -180,6 +285,88 @@ export interface XmppPresence {
   readonly xml: string;
 }
 
+/** A presence from a multi-user chat room (XEP-0045) we joined or are joining. */
+export interface XmppOccupant {
+  /** The room's bare JID. */
+  readonly room: string;
+  readonly nick: string;
+  /** The occupant's real JID, when the room shows it. */
+  readonly jid: string | null;
+  /** "moderator", "participant", "visitor" or "none". */
+  readonly role: string | null;
+  /** "owner", "admin", "member", "outcast" or "none". */
+  readonly affiliation: string | null;
+  /** null when present, "unavailable" when gone. */
+  readonly type: string | null;
+  readonly show: string | null;
+  readonly status: string | null;
+  /** Status codes: 110 this is us, 201 room created, 303 nick change, 307 kicked, 301 banned… */
+  readonly codes: number[];
+  /** This presence is about ourselves. */
+  readonly self: boolean;
+  /** The new nickname, on a nick change (303). */
+  readonly newNick: string | null;
+  readonly xml: string;
+}
+
+export interface XmppJoinOptions {
+  password?: string;
+  /** Ask for at most this many messages of history (0: none). */
+  maxStanzas?: number;
+  /** Ask for history of the last this many seconds. */
+  seconds?: number;
+  /** Ask for history since this time (XEP-0082, e.g. "2024-01-01T00:00:00Z"). */
+  since?: string;
+}
+
+/** A `disco#info` result (XEP-0030). */
+export interface XmppDiscoInfo {
+  readonly identities: { readonly category: string; readonly type: string; readonly name: string | null }[];
+  /** Feature namespaces, e.g. "urn:xmpp:mam:2". */
+  readonly features: string[];
+}
+
+/** An item of a `disco#items` result. */
+export interface XmppDiscoItem {
+  readonly jid: string;
+  readonly node: string | null;
+  readonly name: string | null;
+}
+
+/** What to fetch from a message archive (XEP-0313); paging is XEP-0059's. */
+export interface XmppArchiveQuery {
+  /** Only the conversation with this JID (a contact's bare JID). */
+  with?: string;
+  /** A room's archive instead of our own. */
+  archive?: string;
+  /** Only messages at or after / before these times (XEP-0082, e.g. "2024-01-01T00:00:00Z"). */
+  start?: string;
+  end?: string;
+  /** At most this many messages. */
+  max?: number;
+  /**
+   * The page before this archive id (a previous page's `first`); `true` for the last, most
+   * recent page.
+   */
+  before?: string | true;
+  /** The page after this archive id (a previous page's `last`). */
+  after?: string;
+}
+
+/** One page of archived messages. */
+export interface XmppArchivePage {
+  /** Oldest first; each has `archiveId` and `delay` (when it was sent). */
+  readonly messages: XmppMessage[];
+  /** Nothing further in the direction asked (the start of the archive, for `before`). */
+  readonly complete: boolean;
+  /** Archive id of the first message: pass it as `before` for the previous page. */
+  readonly first: string | null;
+  /** Archive id of the last message: pass it as `after` for the next page. */
+  readonly last: string | null;
+  /** How many messages match in all, if the server says. */
+  readonly count: number | null;
+}
+
 export interface RosterItem {
   readonly jid: string;
   readonly name: string | null;
@@ -190,15 +377,28 @@ export interface RosterItem {
   readonly groups: string[];
 }
 
-/** A failed XMPP command: the error condition (e.g. "not-authorized", "conflict"). */
+/**
+ * A failed XMPP command: the error condition (e.g. "not-authorized", "conflict").
+ *
+ * `onerror` also reports, with `stanzas`: "undelivered" (queued, never sent: the session closed
+ * first) and "unacknowledged" (sent on a stream-managed session that ended without resumption,
+ * so they may not have arrived).
+ */
 export interface XmppError extends Error {
   readonly condition: string;
   readonly text: string | null;
+  /** The stanzas concerned (XML), for "undelivered" and "unacknowledged". */
+  readonly stanzas?: string[];
 }
 
 export interface XmppCloseEvent {
   readonly code: number;
   readonly reason: string;
+  /**
+   * The stream ended with the `<close/>` handshake (RFC 7395), or the WebSocket closed
+   * cleanly. (A server such as Prosody closes TCP right after its close frame, which can make
+   * the browser's own WebSocket flag false although nothing was lost.)
+   */
   readonly wasClean: boolean;
   /** The stream error or authentication failure condition that ended the session, if any. */
   readonly condition: string | null;
@@ -224,8 +424,31 @@ export class XmppClient {
   onpresence: ((p: XmppPresence) => void) | null;
   /** A roster push from the server (only those from the account itself are accepted). */
   onroster: ((items: RosterItem[]) => void) | null;
+  /**
+   * A presence from a room we joined or are joining (instead of `onpresence`): occupants
+   * arriving, changing and leaving, ourselves included (`self`).
+   */
+  onoccupant: ((occupant: XmppOccupant) => void) | null;
+  /** A delivery receipt (XEP-0184): `from` received our message `id`. */
+  onreceipt: ((from: string, id: string) => void) | null;
+  /**
+   * A chat state (XEP-0085) from `from`. A message that carries only a chat state or a receipt
+   * comes through `onchatstate`/`onreceipt` alone, not `onmessage`.
+   */
+  onchatstate: ((from: string, state: ChatState) => void) | null;
   /** Failures that do not close the session, and the reason before a close. */
   onerror: ((error: XmppError) => void) | null;
+  /**
+   * The WebSocket dropped and a new one is being opened to resume the stream (stream
+   * management); `attempt` counts from 1. `onclose` fires only if every attempt fails.
+   */
+  onreconnecting: ((attempt: number) => void) | null;
+  /**
+   * The stream was resumed after a drop: nothing was lost or duplicated. If the server refuses
+   * to resume, `onerror` reports "unacknowledged" stanzas instead, and `onopen(jid)` fires
+   * again for a fresh session (join rooms, enable carbons and send presence again).
+   */
+  onresumed: (() => void) | null;
   debug: ((direction: "in" | "out", xml: string) => void) | null;
   /** Credentials read by `connect` when its options carry none. */
   username: string | null;
@@ -244,12 +467,34 @@ export class XmppClient {
   getRoster(): Promise<RosterItem[]>;
   addContact(jid: string, name?: string, groups?: string[]): Promise<void>;
   removeContact(jid: string): Promise<void>;
-  /** Sends a message; returns its id. */
-  sendMessage(
-    to: string,
-    body: string,
-    options?: { type?: string; subject?: string; thread?: string },
-  ): string;
+  /**
+   * Sends a message; returns its id. To a room: `{ type: "groupchat" }` (room messages, with
+   * our own echoed back, and the subject arrive through `onmessage`).
+   */
+  sendMessage(to: string, body: string, options?: XmppMessageOptions): string;
+  /** Sends a chat state alone (default type "chat"); returns the message id. */
+  sendChatState(to: string, state: ChatState, type?: "chat" | "groupchat"): string;
+  /**
+   * Message carbons (XEP-0280): copies of what the account's other resources send and
+   * receive arrive through `onmessage` with `carbon` set.
+   */
+  enableCarbons(): Promise<void>;
+  disableCarbons(): Promise<void>;
+  /**
+   * Service discovery (XEP-0030): identities and features of `jid` (default: our server; our
+   * own bare JID lists account features such as MAM). The client itself answers such queries
+   * with the features it implements, and announces them in its presence (XEP-0115 caps).
+   */
+  discoInfo(jid?: string | null, node?: string): Promise<XmppDiscoInfo>;
+  /** The items of `jid` (default: our server, e.g. its room service). */
+  discoItems(jid?: string | null, node?: string): Promise<XmppDiscoItem[]>;
+  /**
+   * A page of the message archive (XEP-0313): e.g. `{ with: contact, max: 20, before: true }`
+   * for the last 20 messages with `contact`, then `{ with: contact, max: 20, before:
+   * page.first }` for the 20 before those. Results come only from the archive asked (forged
+   * ones are dropped) and never through `onmessage`.
+   */
+  queryArchive(query?: XmppArchiveQuery): Promise<XmppArchivePage>;
   /** Sends presence: show ("away", "chat", "dnd", "xa" or null), status text, priority. */
   setStatus(show?: string | null, status?: string | null, priority?: number | null): void;
   /** Asks to see `jid`'s presence. */
@@ -266,4 +511,15 @@ export class XmppClient {
   iq(type: "get" | "set", to: string | null, payloadXml: string): Promise<string>;
   /** Ends the session with the close handshake. */
   disconnect(): Promise<void>;
+  /**
+   * Joins a room (e.g. "room@conference.example.com") as `nick`; resolves once the room shows
+   * us in. Creating a room accepts its default configuration (an instant room). Rejects with
+   * the room's condition: "conflict" (the nickname is in use), "not-authorized" (password),
+   * "registration-required", "forbidden" (banned), "item-not-found" (locked)…
+   */
+  joinRoom(room: string, nick: string, options?: XmppJoinOptions): Promise<void>;
+  /** Leaves a room; resolves when the room confirms. */
+  leaveRoom(room: string, status?: string): Promise<void>;
+  /** Sets a room's subject (a moderator's right by default); returns the message id. */
+  setRoomSubject(room: string, subject: string): string;
 }

@@ -1,10 +1,13 @@
 // StompClient: the talk's callback API (onopen, onmessage, connect, subscribe, send) plus
-// Promises, over the wasm StompCore. Types and documentation: index.d.ts.
+// Promises and automatic reconnection, over the wasm StompCore. Types and documentation:
+// index.d.ts. Reconnect decisions, re-subscribing and re-sending are the core's; this file
+// keeps the page's handlers bound to subscription ids, which survive reconnects.
 import { CoreHandle, call } from "./common.js";
+import { load, loadedModule } from "./loader.js";
 
 // Event kinds emitted by src/web/stomp_client.rs.
 const OPEN = 1, MESSAGE = 2, RECEIPT = 3, COMPLETED = 4, FAILED = 5;
-const SERVER_ERROR = 6, PROTOCOL_ERROR = 7, CLOSE = 8, DEBUG = 9;
+const SERVER_ERROR = 6, PROTOCOL_ERROR = 7, CLOSE = 8, DEBUG = 9, RECONNECTING = 10;
 
 const decoder = new TextDecoder();
 
@@ -38,9 +41,11 @@ export class StompClient {
     this.onerror = null;
     this.onclose = null;
     this.onreceipt = null;
+    this.onreconnecting = null;
     this.debug = null;
     this._debugOption = null;
-    this._handlers = new Map(); // subscription id → handler
+    this._subs = new Map(); // live subscription id → its handler (or null: onmessage)
+    this._nextSub = 0;
     this._h = new CoreHandle((w) => new w.StompCore((...a) => this._event(...a)));
   }
 
@@ -54,12 +59,13 @@ export class StompClient {
 
   connect(url, options = {}) {
     const o = options || {};
+    const urls = (Array.isArray(url) ? url : [url]).map(String);
     this._debugOption = typeof o.debug === "function" ? o.debug : null;
     const debug = !!(this._debugOption || this.debug);
     const num = (v) => (typeof v === "number" && v >= 0 ? Math.floor(v) : undefined);
     this._h.run((core) =>
       core.connect(
-        String(url),
+        urls,
         o.login ?? undefined,
         o.passcode ?? undefined,
         o.host ?? undefined,
@@ -70,6 +76,10 @@ export class StompClient {
         num(o.connectTimeout),
         num(o.maxOutbox),
         num(o.maxFrameSize),
+        o.reconnect !== false,
+        num(o.reconnectDelay),
+        num(o.maxReconnectDelay),
+        num(o.maxReconnectAttempts),
         debug,
       ),
     );
@@ -80,13 +90,18 @@ export class StompClient {
     if (typeof handlerOrHeaders === "function") handler = handlerOrHeaders;
     else headers = handlerOrHeaders;
     const client = this;
+    // The id is known at once (even before the wasm module has loaded).
+    let wanted = headers && headers.id != null ? String(headers.id) : null;
+    while (wanted === null || (!wants(headers, "id") && this._subs.has(wanted))) {
+      wanted = `sub-${this._nextSub++}`;
+    }
     const sub = {
-      id: null,
+      id: wanted,
       receipt: null,
       unsubscribe(opts) {
         const receipt = !!(opts && opts.receipt);
         return client._h.op((core) => {
-          client._handlers.delete(sub.id);
+          client._subs.delete(sub.id);
           return core.unsubscribe(sub.id, receipt);
         });
       },
@@ -95,13 +110,16 @@ export class StompClient {
     const receipt = wants(headers, "receipt");
     sub.receipt = this._h.op((core) => {
       const [id, op] = core.subscribe(
+        wanted,
         String(destination),
         ack,
-        toFlat(headers, ["ack", "receipt", "id"]),
+        toFlat(headers, receipt ? ["ack", "id"] : ["ack", "id", "receipt"]),
         receipt,
       );
+      const refused = this._h.early.get(op);
+      // A repeat of a restored subscription (in onopen after a reconnect) gets its old id.
       sub.id = id;
-      if (handler) this._handlers.set(id, handler);
+      if (!(refused && !refused[0])) this._subs.set(id, handler);
       return op;
     });
     // The receipt Promise is optional to observe; an unobserved failure is reported by onerror.
@@ -115,7 +133,9 @@ export class StompClient {
 
   _send(body, destination, headers, tx) {
     const receipt = wants(headers, "receipt");
-    const flat = toFlat(headers, ["receipt", "content-length", "transaction"]);
+    const skip = ["content-length", "transaction"];
+    if (!receipt) skip.push("receipt");
+    const flat = toFlat(headers, skip);
     const dest = String(destination);
     if (body instanceof ArrayBuffer) body = new Uint8Array(body);
     if (body instanceof Uint8Array) {
@@ -140,7 +160,7 @@ export class StompClient {
     }
     const receipt = wants(headers, "receipt");
     return this._h.op((core) =>
-      core.ack(token[0], token[1], token[2] ?? undefined, tx, receipt, nack),
+      core.ack(token[0], token[1], token[2] ?? undefined, token[3], tx, receipt, nack),
     );
   }
 
@@ -171,7 +191,7 @@ export class StompClient {
   _event(kind, a, b, c, d) {
     switch (kind) {
       case OPEN:
-        call(this.onopen, this, toObject(a));
+        call(this.onopen, this, toObject(a), { reconnected: !!c });
         break;
       case MESSAGE: {
         const headers = toObject(b);
@@ -188,7 +208,7 @@ export class StompClient {
           ack: (h) => this._ack(message, h, undefined, false),
           nack: (h) => this._ack(message, h, undefined, true),
         };
-        call(this._handlers.get(a) || this.onmessage, this, headers, message.body, message);
+        call(this._subs.get(a) || this.onmessage, this, headers, message.body, message);
         break;
       }
       case RECEIPT:
@@ -206,8 +226,14 @@ export class StompClient {
       case PROTOCOL_ERROR:
         call(this.onerror, this, { message: a }, "");
         break;
+      case RECONNECTING:
+        call(this.onreconnecting, this, a);
+        break;
       case CLOSE:
+        // Over for good: no subscription outlives the session.
+        this._subs.clear();
         call(this.onclose, this, { code: a, reason: b, wasClean: c });
+        this._h.release();
         break;
       case DEBUG:
         call(this._debugOption || this.debug, this, a, b);
@@ -215,3 +241,12 @@ export class StompClient {
     }
   }
 }
+
+// Test hooks, deliberately left out of the typings: live resources of the wasm side
+// (`{wasmMemory, socketHandlers, timers, listeners, drivers, ticker}`) and the choice of
+// timer for background tabs ("worker", "timeout" or "auto").
+StompClient.__stats = () => {
+  const w = loadedModule();
+  return w ? w.__stats() : null;
+};
+StompClient.__setTicker = (mode) => load().then((w) => w.__setTicker(String(mode)));

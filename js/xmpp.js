@@ -5,12 +5,28 @@ import { CoreHandle, call } from "./common.js";
 // Event kinds emitted by src/web/xmpp_client.rs.
 const READY = 1, ONLINE = 2, MESSAGE = 3, PRESENCE = 4, ROSTER = 5, COMPLETED = 6;
 const FAILED = 7, AUTH_FAILED = 8, STREAM_ERROR = 9, PROTOCOL_ERROR = 10, CLOSE = 11;
-const DEBUG = 12, UNDELIVERED = 13;
+const DEBUG = 12, UNDELIVERED = 13, RECONNECT = 14, RESUMED = 15, UNACKED = 16, OCCUPANT = 17;
+const RECEIPT = 18, CHATSTATE = 19, DISCO_INFO = 20, DISCO_ITEMS = 21, ARCHIVE = 22;
+// XmppCore.ext command kinds (src/web/xmpp_client.rs X_*).
+const X_JOIN = 1, X_LEAVE = 2, X_CARBONS_ON = 3, X_CARBONS_OFF = 4, X_DISCO_INFO = 5, X_DISCO_ITEMS = 6, X_ARCHIVE = 7;
+// connect() flags (src/web/xmpp_client.rs F_*).
+const F_ALLOW_PLAIN = 1, F_DEBUG = 2, F_NO_SM = 4, F_NO_RECEIPTS = 8;
 
-function xmppError(condition, text) {
+// A message from its fields as src/web/xmpp_client.rs `message` lists them.
+function message([from, to, type, id, body, subject, thread, carbon, chatState, receiptRequested, delay, archiveId, xml]) {
+  return { from, to, type, id, body, subject, thread, carbon, chatState, receiptRequested, delay, archiveId, xml };
+}
+
+// A non-negative integer argument, else undefined.
+function num(v) {
+  return typeof v === "number" && v >= 0 ? Math.floor(v) : undefined;
+}
+
+function xmppError(condition, text, stanzas) {
   const e = new Error(text ? `${condition}: ${text}` : condition);
   e.condition = condition;
   e.text = text ?? null;
+  if (stanzas) e.stanzas = stanzas;
   return e;
 }
 
@@ -22,6 +38,11 @@ export class XmppClient {
     this.onpresence = null;
     this.onroster = null;
     this.onerror = null;
+    this.onreconnecting = null;
+    this.onresumed = null;
+    this.onoccupant = null;
+    this.onreceipt = null;
+    this.onchatstate = null;
     this.debug = null;
     this.username = null;
     this.password = null;
@@ -56,9 +77,11 @@ export class XmppClient {
         password,
         resource,
         Array.isArray(o.mechanisms) ? o.mechanisms.join(",") : undefined,
-        !!o.allowPlainInsecure,
         timeout,
-        debug,
+        (o.allowPlainInsecure ? F_ALLOW_PLAIN : 0) |
+          (debug ? F_DEBUG : 0) |
+          (o.streamManagement === false ? F_NO_SM : 0) |
+          (o.receipts === false ? F_NO_RECEIPTS : 0),
       ),
     );
   }
@@ -100,6 +123,36 @@ export class XmppClient {
   disconnect() {
     return this._op((c) => c.disconnect(), () => undefined);
   }
+  // Extension commands: one wasm export, `ext(kind, a, b, c, d, e, f, n, m)`.
+  _ext(kind, args, n, m, map) {
+    const s = (v) => (v == null ? undefined : String(v));
+    const [a, b, c, d, e, f] = args.map(s);
+    return this._op((core) => core.ext(kind, a, b, c, d, e, f, num(n), num(m)), map);
+  }
+  joinRoom(room, nick, options) {
+    const o = options || {};
+    return this._ext(X_JOIN, [room, nick, o.password, o.since], o.maxStanzas, o.seconds, () => undefined);
+  }
+  leaveRoom(room, status) {
+    return this._ext(X_LEAVE, [room, status], undefined, undefined, () => undefined);
+  }
+  discoInfo(jid, node) {
+    return this._ext(X_DISCO_INFO, [jid, node]);
+  }
+  discoItems(jid, node) {
+    return this._ext(X_DISCO_ITEMS, [jid, node]);
+  }
+  queryArchive(options) {
+    const o = options || {};
+    const before = o.before === true ? "" : o.before;
+    return this._ext(X_ARCHIVE, [o.archive, o.with, o.start, o.end, before, o.after], o.max);
+  }
+  enableCarbons() {
+    return this._ext(X_CARBONS_ON, [], undefined, undefined, () => undefined);
+  }
+  disableCarbons() {
+    return this._ext(X_CARBONS_OFF, [], undefined, undefined, () => undefined);
+  }
 
   // Stanza commands: sent now, or queued until online; they throw if neither is possible.
   _stanza(fn) {
@@ -116,7 +169,20 @@ export class XmppClient {
   sendMessage(to, body, options) {
     const o = options || {};
     return this._stanza((c) =>
-      c.sendMessage(String(to), String(body), o.type ?? undefined, o.subject ?? undefined, o.thread ?? undefined),
+      c.sendMessage(
+        String(to),
+        String(body),
+        o.type ?? undefined,
+        o.subject ?? undefined,
+        o.thread ?? undefined,
+        !!o.receipt,
+        o.chatState ?? undefined,
+      ),
+    );
+  }
+  sendChatState(to, state, type) {
+    return this._stanza((c) =>
+      c.sendMessage(String(to), undefined, type ?? "chat", undefined, undefined, false, String(state)),
     );
   }
   setStatus(show, status, priority) {
@@ -139,8 +205,13 @@ export class XmppClient {
   sendRaw(xml) {
     this._stanza((c) => c.sendRaw(String(xml)));
   }
+  setRoomSubject(room, subject) {
+    return this._stanza((c) =>
+      c.sendMessage(String(room), undefined, "groupchat", String(subject), undefined, false, undefined),
+    );
+  }
 
-  _event(kind, a, b, c, d, e, f, g, h) {
+  _event(kind, a, b, c, d, e, f, g, h, i, j, k, l) {
     switch (kind) {
       case READY:
         call(this.onopen, this, null);
@@ -149,13 +220,37 @@ export class XmppClient {
         call(this.onopen, this, a);
         break;
       case MESSAGE:
-        call(this.onmessage, this, { from: a, to: b, type: c, id: d, body: e, subject: f, thread: g, xml: h });
+        call(this.onmessage, this, message(a));
+        break;
+      case DISCO_INFO:
+        this._h.settle(a, true, {
+          identities: b.map(([category, type, name]) => ({ category, type, name })),
+          features: c,
+        });
+        break;
+      case DISCO_ITEMS:
+        this._h.settle(a, true, b.map(([jid, node, name]) => ({ jid, node, name })));
+        break;
+      case ARCHIVE:
+        this._h.settle(a, true, { messages: b.map(message), complete: c, first: d, last: e, count: f });
+        break;
+      case RECEIPT:
+        call(this.onreceipt, this, a, b);
+        break;
+      case CHATSTATE:
+        call(this.onchatstate, this, a, b);
         break;
       case PRESENCE:
         call(this.onpresence, this, { from: a, to: b, type: c, show: d, status: e, priority: f, xml: g });
         break;
       case ROSTER:
         call(this.onroster, this, a);
+        break;
+      case OCCUPANT:
+        call(this.onoccupant, this, {
+          room: a, nick: b, jid: c, role: d, affiliation: e, type: f, show: g, status: h,
+          codes: i, self: j, newNick: k, xml: l,
+        });
         break;
       case COMPLETED:
         this._h.settle(a, true, { roster: b, xml: c });
@@ -173,7 +268,16 @@ export class XmppClient {
         call(this.onerror, this, xmppError("protocol-error", a));
         break;
       case UNDELIVERED:
-        call(this.onerror, this, Object.assign(xmppError("undelivered", `${a.length} stanza(s) were not sent`), { stanzas: a }));
+        call(this.onerror, this, xmppError("undelivered", `${a.length} stanza(s) were not sent`, a));
+        break;
+      case UNACKED:
+        call(this.onerror, this, xmppError("unacknowledged", `${a.length} stanza(s) may not have arrived`, a));
+        break;
+      case RECONNECT:
+        call(this.onreconnecting, this, a);
+        break;
+      case RESUMED:
+        call(this.onresumed, this);
         break;
       case CLOSE: {
         const end = this._ending || { condition: null, text: null };

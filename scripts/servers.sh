@@ -5,9 +5,10 @@
 #
 # Usage:
 #   scripts/servers.sh start DIR [--stomp-binary] [--prosody-auth internal_hashed|internal_plain]
-#                                [--prosody-no-mam] [--only rabbitmq|prosody]
+#                                [--prosody-no-mam] [--only rabbitmq|prosody] [--port-offset N]
 #   scripts/servers.sh stop DIR
 #   scripts/servers.sh restart-rabbitmq DIR | restart-prosody DIR
+#   scripts/servers.sh stop-rabbitmq DIR | start-rabbitmq DIR   (an outage of chosen length)
 #   scripts/servers.sh sigstop-rabbitmq DIR | sigcont-rabbitmq DIR
 #   scripts/servers.sh status DIR
 #   scripts/servers.sh rabbitmqctl DIR ARGS...   (e.g. list_channels)
@@ -19,20 +20,18 @@
 #
 # Prosody runs with mod_mam (message archive) by default; it cuts a c2s message flood
 # from ~13000 to ~2300 messages/s here, so flood tests may pass --prosody-no-mam.
-# Ports are fixed (5672, 61613, 15674, 25672, 4369, 5222, 5280): one run at a time.
+# Default ports: 5672 (AMQP), 61613 (STOMP), 15674 (web-STOMP), 25672 (Erlang distribution),
+# 35672-35682 (rabbitmqctl's distribution), 4369 (epmd), 5222 (c2s), 5280 (XMPP WebSocket).
+# `--port-offset N` (or FULLDUPLEX_PORT_OFFSET=N at start) adds N to every one of them and
+# names the node rabbit_N@localhost, so a second set of servers (with its own epmd) runs beside
+# the first without touching it. The offset is saved in DIR; later commands reuse it.
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 RMQ_BIN=/usr/lib/rabbitmq/bin
 
-# Fixed ports (the notes' known-good layout; one run at a time).
-AMQP_PORT=5672
-STOMP_TCP_PORT=61613
-STOMP_WS_PORT=15674
-RMQ_DIST_PORT=25672
-EPMD_PORT=4369
-XMPP_C2S_PORT=5222
-XMPP_HTTP_PORT=5280
+# Ports: the notes' known-good layout, moved by PORT_OFFSET (see set_ports).
+PORT_OFFSET=${FULLDUPLEX_PORT_OFFSET:-0}
 XMPP_DOMAIN=localhost
 XMPP_MUC_DOMAIN=conference.localhost
 TEST_USERS=("alice:alicepw" "bob:bobpw" "carol:carolpw")
@@ -47,11 +46,25 @@ die() {
 note() { echo "servers.sh: $*" >&2; }
 
 usage() {
-	sed -n '6,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	sed -n '6,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
 # ---------------------------------------------------------------- helpers
+
+set_ports() {
+	[[ $PORT_OFFSET =~ ^[0-9]+$ ]] && ((PORT_OFFSET <= 3900)) || die "port offset must be a number from 0 to 3900"
+	AMQP_PORT=$((5672 + PORT_OFFSET))
+	STOMP_TCP_PORT=$((61613 + PORT_OFFSET))
+	STOMP_WS_PORT=$((15674 + PORT_OFFSET))
+	RMQ_DIST_PORT=$((25672 + PORT_OFFSET))
+	RMQ_CTL_DIST_MIN=$((35672 + PORT_OFFSET))
+	RMQ_CTL_DIST_MAX=$((35682 + PORT_OFFSET))
+	EPMD_PORT=$((4369 + PORT_OFFSET))
+	XMPP_C2S_PORT=$((5222 + PORT_OFFSET))
+	XMPP_HTTP_PORT=$((5280 + PORT_OFFSET))
+	if ((PORT_OFFSET == 0)); then RMQ_NODE=rabbit; else RMQ_NODE=rabbit_$PORT_OFFSET; fi
+}
 
 pid_alive() { [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null; }
 
@@ -190,12 +203,19 @@ parse_start_opts() {
 			shift
 			;;
 		--only=*) ONLY=${1#*=} ;;
+		--port-offset)
+			(($# >= 2)) || die "--port-offset needs a number"
+			PORT_OFFSET=$2
+			shift
+			;;
+		--port-offset=*) PORT_OFFSET=${1#*=} ;;
 		*) die "unknown start option: $1" ;;
 		esac
 		shift
 	done
 	case $PROSODY_AUTH in internal_hashed | internal_plain) ;; *) die "--prosody-auth must be internal_hashed or internal_plain" ;; esac
 	case $ONLY in "" | rabbitmq | prosody) ;; *) die "--only must be rabbitmq or prosody" ;; esac
+	set_ports
 }
 
 save_opts() {
@@ -204,6 +224,7 @@ STOMP_WS_FRAME=$STOMP_WS_FRAME
 PROSODY_AUTH=$PROSODY_AUTH
 PROSODY_MAM=$PROSODY_MAM
 ONLY=$ONLY
+PORT_OFFSET=$PORT_OFFSET
 EOF
 }
 
@@ -216,8 +237,10 @@ load_opts() {
 		PROSODY_AUTH) PROSODY_AUTH=$v ;;
 		PROSODY_MAM) PROSODY_MAM=$v ;;
 		ONLY) ONLY=$v ;;
+		PORT_OFFSET) PORT_OFFSET=$v ;;
 		esac
 	done <"$DIR/options"
+	set_ports
 }
 
 # ---------------------------------------------------------------- RabbitMQ
@@ -226,7 +249,7 @@ rmq_env() {
 	local r=$DIR/rabbitmq
 	export HOME=$r/home
 	export RABBITMQ_CONF_ENV_FILE=$r/empty-env
-	export RABBITMQ_NODENAME=rabbit@localhost
+	export RABBITMQ_NODENAME=$RMQ_NODE@localhost
 	export RABBITMQ_CONFIG_FILE=$r/rabbitmq # rabbitmq appends .conf
 	export RABBITMQ_ENABLED_PLUGINS_FILE=$r/enabled_plugins
 	export RABBITMQ_MNESIA_BASE=$r/mnesia
@@ -235,6 +258,8 @@ rmq_env() {
 	export ERL_EPMD_ADDRESS=127.0.0.1
 	export ERL_EPMD_PORT=$EPMD_PORT
 	export RABBITMQ_DIST_PORT=$RMQ_DIST_PORT
+	export RABBITMQ_CTL_DIST_PORT_MIN=$RMQ_CTL_DIST_MIN
+	export RABBITMQ_CTL_DIST_PORT_MAX=$RMQ_CTL_DIST_MAX
 	export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
 	unset RABBITMQ_ENV_LOADED
 }
@@ -264,8 +289,8 @@ rmq_ensure_epmd() {
 	if port_listening "$EPMD_PORT"; then
 		local names
 		names=$(ERL_EPMD_PORT=$EPMD_PORT epmd -names 2>/dev/null || true)
-		if grep -q '^name rabbit at' <<<"$names"; then
-			die "a stray RabbitMQ node 'rabbit' is already registered with epmd on port $EPMD_PORT ($(who_listens "$EPMD_PORT")); stop it first (ps aux | grep beam.smp)"
+		if grep -q "^name $RMQ_NODE at" <<<"$names"; then
+			die "a stray RabbitMQ node '$RMQ_NODE' is already registered with epmd on port $EPMD_PORT ($(who_listens "$EPMD_PORT")); stop it first (ps aux | grep beam.smp)"
 		fi
 		rm -f "$r/epmd.pid"
 		return 0
@@ -346,9 +371,15 @@ rmq_stop() {
 		kill_and_wait "$beam_pid" "RabbitMQ beam.smp"
 	fi
 	kill_and_wait "$wrapper_pid" "rabbitmq-server wrapper"
+	# Our own epmd goes, unless another node registered with it meanwhile (epmd -kill
+	# refuses then, and so do we).
 	if pid_alive "$epmd_pid"; then
-		ERL_EPMD_PORT=$EPMD_PORT epmd -kill >/dev/null 2>&1 || true
-		wait_gone "$epmd_pid" 5 || kill_and_wait "$epmd_pid" epmd
+		if [[ -z $(ERL_EPMD_PORT=$EPMD_PORT epmd -names 2>/dev/null | grep '^name ' || true) ]]; then
+			ERL_EPMD_PORT=$EPMD_PORT epmd -kill >/dev/null 2>&1 || true
+			wait_gone "$epmd_pid" 5 || kill_and_wait "$epmd_pid" epmd
+		else
+			note "epmd (pid $epmd_pid) still has nodes registered; left running"
+		fi
 	fi
 	rm -f "$r/rabbitmq.pid" "$r/wrapper.pid" "$r/epmd.pid"
 }
@@ -433,6 +464,7 @@ write_env() {
 	{
 		echo "# written by scripts/servers.sh start; source with: set -a; . $f; set +a"
 		echo "SERVERS_DIR='$DIR'"
+		echo "PORT_OFFSET='$PORT_OFFSET'"
 		if [[ $ONLY != prosody ]]; then
 			echo "STOMP_WS_URL='ws://127.0.0.1:$STOMP_WS_PORT/ws'"
 			echo "STOMP_TCP_PORT='$STOMP_TCP_PORT'"
@@ -441,6 +473,7 @@ write_env() {
 			echo "STOMP_PASSCODE='guest'"
 			echo "STOMP_WS_FRAME='$STOMP_WS_FRAME'"
 			echo "AMQP_PORT='$AMQP_PORT'"
+			echo "RABBITMQ_NODE='$RMQ_NODE@localhost'"
 		fi
 		if [[ $ONLY != rabbitmq ]]; then
 			echo "XMPP_WS_URL='ws://127.0.0.1:$XMPP_HTTP_PORT/xmpp-websocket'"
@@ -513,6 +546,12 @@ else
 fi
 shift 2
 
+# Every command but start works on the ports DIR was started with.
+if [[ $CMD != start ]]; then
+	PORT_OFFSET=0 # DIRs from before the option existed used the defaults
+	if [[ -f $DIR/options ]]; then load_opts; else set_ports; fi
+fi
+
 case $CMD in
 start)
 	parse_start_opts "$@"
@@ -520,14 +559,21 @@ start)
 	;;
 stop) cmd_stop ;;
 restart-rabbitmq)
-	load_opts
 	[[ $ONLY != prosody ]] || die "RabbitMQ was not started in $DIR (--only prosody)"
 	rmq_stop
 	rmq_start
 	rmq_wait_ready
 	;;
+stop-rabbitmq)
+	[[ $ONLY != prosody ]] || die "RabbitMQ was not started in $DIR (--only prosody)"
+	rmq_stop
+	;;
+start-rabbitmq)
+	[[ $ONLY != prosody ]] || die "RabbitMQ was not started in $DIR (--only prosody)"
+	rmq_start
+	rmq_wait_ready
+	;;
 restart-prosody)
-	load_opts
 	[[ $ONLY != rabbitmq ]] || die "Prosody was not started in $DIR (--only rabbitmq)"
 	pros_stop
 	pros_start

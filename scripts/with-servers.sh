@@ -9,7 +9,8 @@
 #                  failed or KEEP_SERVERS_DIR=1 (then its path is printed, for the logs).
 #   start options  as for `scripts/servers.sh start`: --stomp-binary,
 #                  --prosody-auth internal_hashed|internal_plain, --prosody-no-mam,
-#                  --only rabbitmq|prosody
+#                  --only rabbitmq|prosody, --port-offset N (every listener moved by N, so
+#                  a private set of servers runs beside the shared one)
 #
 # The variables of DIR/env (STOMP_WS_URL, STOMP_TCP_PORT, XMPP_WS_URL, XMPP_DOMAIN,
 # SERVERS_DIR, ...) are exported to the command. The exit code is the command's
@@ -27,7 +28,7 @@ start_opts=()
 while (($#)); do
 	case $1 in
 	--) shift; break ;;
-	--prosody-auth | --only)
+	--prosody-auth | --only | --port-offset)
 		(($# >= 2)) || { echo "with-servers.sh: $1 needs a value" >&2; exit 2; }
 		start_opts+=("$1" "$2")
 		shift

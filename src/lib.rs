@@ -7,6 +7,7 @@
 //! `wasm32`) owns the `WebSocket`, the timers and the JavaScript callbacks, and only moves bytes
 //! and events between the browser and a core.
 
+pub mod reconnect;
 pub mod time;
 
 #[cfg(feature = "stomp")]

@@ -32,6 +32,7 @@ fn frames(s: &mut Session) -> Vec<Vec<u8>> {
             Transmit::Close { code, reason } => {
                 out.push(format!("<close {code} {reason}>").into_bytes());
             }
+            Transmit::Open { url } => out.push(format!("<open {url}>").into_bytes()),
         }
     }
     out
@@ -107,6 +108,7 @@ fn connected_event_and_version() {
                 ("version".into(), "1.1".into()),
                 ("server".into(), "x".into())
             ],
+            reconnected: false,
         }]
     );
     // No version header: 1.0.
@@ -191,11 +193,20 @@ fn receipts_and_user_headers_do_not_duplicate() {
     );
     assert_eq!(
         text(&frames(&mut s)),
-        ["SUBSCRIBE\nid:sub-0\ndestination:/queue/q\nack:client-individual\nprefetch-count:1\nreceipt:rcpt-0\n\n\0"]
+        ["SUBSCRIBE\nid:sub-0\ndestination:/queue/q\nack:client-individual\nprefetch-count:1\nreceipt:x\n\n\0"]
     );
     assert_eq!(id, "sub-0");
     assert!(events(&mut s).is_empty());
+    // The caller's `receipt` header names the receipt (once: a second "x" in flight gets
+    // a generated id).
+    let dup = s.send("/queue/q", &[("receipt", "x")], b"", true);
+    assert_eq!(
+        text(&frames(&mut s)),
+        ["SEND\ndestination:/queue/q\nreceipt:rcpt-0\n\n\0"]
+    );
     s.handle_data(Millis(1), b"RECEIPT\nreceipt-id:rcpt-0\n\n\0\n");
+    assert_eq!(events(&mut s).last(), Some(&Event::Completed { op: dup }));
+    s.handle_data(Millis(1), b"RECEIPT\nreceipt-id:x\n\n\0\n");
     let ev = events(&mut s);
     assert_eq!(ev.last(), Some(&Event::Completed { op }));
     let u = s.unsubscribe("sub-0", false);
@@ -422,7 +433,8 @@ fn heartbeats_send_and_timeout() {
         text(&frames(&mut s)),
         ["<close 4001 server heart-beat timeout>"]
     );
-    assert_eq!(s.poll_timeout(), None);
+    // Only the wait for the socket's close is left (a dead peer never completes it).
+    assert_eq!(s.poll_timeout(), Some(Millis(77_000)));
     // Commands after that fail at once.
     let late = s.send("/q", &[], b"", false);
     assert_eq!(
@@ -834,7 +846,7 @@ proptest! {
         let mut ops: Vec<OpId> = Vec::new();
         let mut ends: BTreeMap<OpId, u32> = BTreeMap::new();
         let mut closed = 0;
-        let token = AckToken { message_id: "m".into(), subscription: "sub-0".into(), ack: Some("a".into()) };
+        let token = AckToken { message_id: "m".into(), subscription: "sub-0".into(), ack: Some("a".into()), connection: 1 };
         for a in acts {
             match a {
                 Act::Open => s.handle_open(Millis(now), "v12.stomp"),

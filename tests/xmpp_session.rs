@@ -21,6 +21,11 @@ const CLOSE: &str = "<close xmlns=\"urn:ietf:params:xml:ns:xmpp-framing\"/>";
 const SERVER_OPEN: &str = "<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' from='example.com' id='s1' version='1.0' xml:lang='en'/>";
 const BIND_FEATURES: &str = "<stream:features xmlns:stream='http://etherx.jabber.org/streams'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><required/></bind><session xmlns='urn:ietf:params:xml:ns:xmpp-session'><optional/></session></stream:features>";
 
+/// The entity capabilities element our available presence carries.
+fn caps() -> String {
+    fullduplex::xmpp::disco::caps(&fullduplex::xmpp::disco::ver(true)).to_xml()
+}
+
 fn config(creds: bool) -> Config {
     let mut c = Config::new("example.com");
     if creds {
@@ -673,7 +678,7 @@ fn messages_and_presence() {
     s.set_status(Some("dnd"), Some("busy"), Some(1)).unwrap();
     assert_eq!(
         one(&mut s),
-        "<presence xmlns=\"jabber:client\"><show>dnd</show><status>busy</status><priority>1</priority></presence>"
+        format!("<presence xmlns=\"jabber:client\"><show>dnd</show><status>busy</status><priority>1</priority>{}</presence>", caps())
     );
     s.subscribe("romeo@example.net").unwrap();
     assert_eq!(
@@ -744,7 +749,7 @@ fn stanzas_sent_before_open_are_delivered_after_login() {
         texts(&mut s),
         vec![
             plain_message(&early, "a@b", "early"),
-            "<presence xmlns=\"jabber:client\"/>".to_string(),
+            format!("<presence xmlns=\"jabber:client\">{}</presence>", caps()),
             plain_message(&mid, "a@b", "mid"),
             "<presence xmlns=\"jabber:client\" type=\"subscribe\" to=\"c@d\"/>".to_string(),
             "<presence xmlns=\"jabber:client\" to=\"e@f\" type=\"probe\"/>".to_string(),
@@ -904,9 +909,10 @@ fn close_before_online_reports_undelivered() {
         events(&mut s),
         vec![
             Event::Undelivered {
-                stanzas: vec![
-                    "<presence xmlns=\"jabber:client\"><show>away</show></presence>".to_string()
-                ]
+                stanzas: vec![format!(
+                    "<presence xmlns=\"jabber:client\"><show>away</show>{}</presence>",
+                    caps()
+                )]
             },
             closed(1000, true)
         ]
@@ -1176,7 +1182,9 @@ fn client_close_handshake() {
             xml: None
         }]
     );
-    s.handle_close(T0, 1000, "", true);
+    // Both <close/>s were exchanged: a clean end even if the WebSocket says otherwise (the
+    // server's TCP close can race the browser's closing handshake).
+    s.handle_close(T0, 1000, "Stream closed", false);
     assert_eq!(
         events(&mut s),
         vec![
@@ -1187,7 +1195,7 @@ fn client_close_handshake() {
             },
             Event::Closed {
                 code: 1000,
-                reason: String::new(),
+                reason: "Stream closed".into(),
                 clean: true
             }
         ]
@@ -1208,6 +1216,18 @@ fn server_close_answered() {
         texts(&mut s),
         vec![CLOSE.to_string(), "CLOSE 1000 ".to_string()]
     );
+    s.handle_close(T0, 1006, "", false);
+    assert!(matches!(
+        &events(&mut s)[..],
+        [Event::Closed { clean: true, .. }]
+    ));
+    // A socket that just drops is not clean.
+    let mut s = online();
+    s.handle_close(T0, 1006, "", false);
+    assert!(matches!(
+        &events(&mut s)[..],
+        [Event::Closed { clean: false, .. }]
+    ));
 }
 
 #[test]

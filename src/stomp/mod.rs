@@ -10,4 +10,5 @@ pub mod session;
 pub use codec::{decode, encode, Decoder, Error, Item, Limits, Status};
 pub use frame::{Command, Frame, Version};
 
+pub use crate::reconnect::ReconnectConfig;
 pub use session::{redact, AckMode, AckToken, ConnectOptions, Event, OpId, Session, Transmit};

@@ -1,14 +1,22 @@
 //! The STOMP client session: a sans-IO state machine that writes CONNECT when the socket opens,
-//! negotiates the version and heart-beats from CONNECTED, queues commands issued before that
-//! (bounded), tracks subscriptions, receipts and transactions, detects a silent server, and
-//! turns server frames into [`Event`]s. The caller feeds socket events and the time in
-//! (`handle_*`), issues commands, and polls [`Transmit`]s, events and the next deadline out.
+//! negotiates the version and heart-beats from CONNECTED, queues commands issued while not
+//! connected (bounded), tracks subscriptions, receipts and transactions, detects a silent
+//! server, and turns server frames into [`Event`]s. The caller feeds socket events and the time
+//! in (`handle_*`), issues commands, and polls [`Transmit`]s, events and the next deadline out.
 //! Every command returns an [`OpId`] that ends in exactly one `Completed` or `Failed` event.
+//!
+//! With URLs in its options the session also survives lost connections: the embedded
+//! [`Reconnect`] policy schedules new attempts ([`Transmit::Open`]), and on the new connection
+//! the session re-subscribes every live subscription under its old id, re-sends the SENDs
+//! whose receipt had not come back (at-least-once), then flushes what was issued meanwhile.
+//! What cannot survive a connection fails with a reason: transactions open at the drop, and
+//! acknowledgements of messages received on an earlier connection (the broker redelivers them).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::codec::{encode, push_decimal, Decoder, Error, Item, Limits};
 use super::frame::{Command, Frame, Version};
+use crate::reconnect::{Next, Reconnect, ReconnectConfig};
 use crate::time::Millis;
 
 /// Close code for a normal close (DISCONNECT done, or after a server ERROR frame).
@@ -17,9 +25,13 @@ pub const CLOSE_NORMAL: u16 = 1000;
 pub const CLOSE_PROTOCOL_ERROR: u16 = 4000;
 /// Close code we ask for when the server stays silent (heart-beat or connect timeout).
 pub const CLOSE_TIMEOUT: u16 = 4001;
+/// How long after asking to close the session waits for the socket's close before taking
+/// the connection for closed (code 1006): a dead peer never answers the closing handshake,
+/// and browsers wait up to a minute for it.
+pub const CLOSE_GRACE_MS: u64 = 2_000;
 
-/// How to open the session.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// How to open the session. Its `Debug` output shows the passcode as `***`.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ConnectOptions {
     /// `login` header, sent only when given.
     pub login: Option<String>,
@@ -37,14 +49,22 @@ pub struct ConnectOptions {
     pub heartbeat_incoming_ms: u32,
     /// Decoder limits for incoming frames.
     pub limits: Limits,
-    /// Most commands held before CONNECTED; more fail with "outbox full". Default 1000.
+    /// Most commands held while not connected; more fail with "outbox full". Default 1000.
     pub max_outbox: usize,
-    /// Give up when CONNECTED has not arrived this long after the socket opened (0: never).
+    /// Give up on an attempt when the socket has not opened, or CONNECTED has not arrived,
+    /// this long after it was asked for (each phase has the full time; 0: never).
     /// Default 30 000.
     pub connect_timeout_ms: u32,
     /// After DISCONNECT, close the socket ourselves if neither the receipt nor the server's
     /// close arrived within this many ms (0: wait for the server). Default 5 000.
     pub disconnect_timeout_ms: u32,
+    /// Where to connect, tried in turn ([`Session::connect`] asks for the first, reconnects
+    /// rotate). Empty: the caller opens the socket itself and there is no reconnection.
+    pub urls: Vec<String>,
+    /// Reconnection after a lost connection (on by default; needs `urls`).
+    pub reconnect: ReconnectConfig,
+    /// Seed of the reconnect delays' jitter (the caller's randomness).
+    pub seed: u64,
 }
 
 impl Default for ConnectOptions {
@@ -61,7 +81,30 @@ impl Default for ConnectOptions {
             max_outbox: 1000,
             connect_timeout_ms: 30_000,
             disconnect_timeout_ms: 5_000,
+            urls: Vec::new(),
+            reconnect: ReconnectConfig::default(),
+            seed: 0,
         }
+    }
+}
+
+impl core::fmt::Debug for ConnectOptions {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ConnectOptions")
+            .field("login", &self.login)
+            .field("passcode", &self.passcode.as_ref().map(|_| "***"))
+            .field("host", &self.host)
+            .field("headers", &self.headers)
+            .field("accept_versions", &self.accept_versions)
+            .field("heartbeat_outgoing_ms", &self.heartbeat_outgoing_ms)
+            .field("heartbeat_incoming_ms", &self.heartbeat_incoming_ms)
+            .field("limits", &self.limits)
+            .field("max_outbox", &self.max_outbox)
+            .field("connect_timeout_ms", &self.connect_timeout_ms)
+            .field("disconnect_timeout_ms", &self.disconnect_timeout_ms)
+            .field("urls", &self.urls)
+            .field("reconnect", &self.reconnect)
+            .finish_non_exhaustive()
     }
 }
 
@@ -102,6 +145,9 @@ pub struct AckToken {
     pub subscription: String,
     /// MESSAGE `ack` (1.2).
     pub ack: Option<String>,
+    /// The connection the message arrived on ([`Session::connection`]); an ACK on a later
+    /// connection fails (the broker redelivers the message instead).
+    pub connection: u32,
 }
 
 /// Something for the caller to do on the socket.
@@ -111,15 +157,20 @@ pub enum Transmit {
     Frame { data: Vec<u8>, text: bool },
     /// Close the socket with this code and reason.
     Close { code: u16, reason: &'static str },
+    /// Open a WebSocket to `url`, offering [`Session::subprotocols`]; it replaces any earlier
+    /// socket (which is closed by then). Its events go to `handle_open` etc. as usual.
+    Open { url: String },
 }
 
 /// Something that happened, for the page.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
-    /// CONNECTED arrived.
+    /// CONNECTED arrived; `reconnected` from the second connection on (subscriptions are
+    /// already restored then).
     Connected {
         version: Version,
         headers: Vec<(String, String)>,
+        reconnected: bool,
     },
     /// A MESSAGE; `ack` is set when the subscription needs acknowledgements.
     Message {
@@ -137,15 +188,26 @@ pub enum Event {
     Completed { op: OpId },
     /// The op cannot complete.
     Failed { op: OpId, reason: &'static str },
-    /// An ERROR frame; a `Transmit::Close` follows, then pending ops fail.
+    /// An ERROR frame; a `Transmit::Close` follows, then pending ops fail. Not retried.
     ServerError {
         headers: Vec<(String, String)>,
         body: Vec<u8>,
     },
     /// Bad bytes, a breached limit, an unexpected frame or a timeout; the session asks to close.
+    /// Timeouts are retried when reconnection is on; the others are not.
     ProtocolError { error: Error },
-    /// The socket closed; the session is over. Only `Failed` events of commands issued
-    /// afterwards can follow.
+    /// The connection was lost (`code`, `reason`, `clean` as the socket reported) and retry
+    /// number `attempt` will go to `url` after `delay_ms` (`None`: once the network is back).
+    Reconnecting {
+        attempt: u32,
+        delay_ms: Option<u64>,
+        url: String,
+        code: u16,
+        reason: String,
+        clean: bool,
+    },
+    /// The socket closed for good; the session is over. Only `Failed` events of commands
+    /// issued afterwards can follow.
     Closed {
         code: u16,
         reason: String,
@@ -155,7 +217,7 @@ pub enum Event {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
-    /// Socket not open yet.
+    /// No socket yet, or one asked for ([`Transmit::Open`]) and not open yet.
     Idle,
     /// CONNECT sent, waiting for CONNECTED.
     Connecting,
@@ -164,7 +226,9 @@ enum State {
     Disconnecting,
     /// We asked the caller to close the socket.
     Closing,
-    /// `handle_close` happened.
+    /// The connection is gone and a retry is scheduled (or waits for the network).
+    Waiting,
+    /// Over for good.
     Closed,
 }
 
@@ -180,9 +244,6 @@ enum Cmd {
     },
     Subscribe {
         id: String,
-        dest: String,
-        ack: AckMode,
-        headers: Pairs,
     },
     Unsubscribe {
         id: String,
@@ -205,8 +266,51 @@ struct Queued {
     receipt: bool,
 }
 
-/// A STOMP client session over one WebSocket.
+/// Where a subscription's SUBSCRIBE stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SubOn {
+    /// In the outbox, never sent.
+    Queued,
+    /// Sent on connection number `n`.
+    Live(u32),
+    /// Its connection was lost: to be re-sent on the next one.
+    Restore,
+}
+
 #[derive(Debug)]
+struct Sub {
+    seq: u64,
+    dest: String,
+    ack: AckMode,
+    headers: Pairs,
+    on: SubOn,
+    /// SUBSCRIBE ops whose receipt was lost with a connection: they complete on the
+    /// restoring SUBSCRIBE's receipt.
+    waiting: Vec<OpId>,
+}
+
+/// What a pending receipt confirms.
+#[derive(Debug)]
+enum Confirms {
+    /// A SEND outside a transaction: re-sent after a lost connection.
+    Send(Cmd),
+    /// A SEND in a transaction: lost with the connection.
+    SendInTx,
+    Subscribe(String),
+    Unsubscribe,
+    Ack,
+    Tx,
+}
+
+#[derive(Debug)]
+struct Pending {
+    seq: u64,
+    ops: Vec<OpId>,
+    confirms: Confirms,
+}
+
+/// A STOMP client session over one WebSocket at a time. Its `Debug` output is a summary
+/// (state and counts): frames waiting to go out, CONNECT's passcode among them, are not shown.
 pub struct Session {
     opts: ConnectOptions,
     versions: Vec<Version>,
@@ -220,17 +324,47 @@ pub struct Session {
     in_interval: u64,
     connect_deadline: Option<Millis>,
     disconnect_deadline: Option<Millis>,
+    close_deadline: Option<(Millis, &'static str)>,
     next_op: u32,
     next_sub: u32,
     next_tx: u32,
     next_receipt: u32,
+    next_seq: u64,
     queue: VecDeque<Queued>,
+    resend: VecDeque<Queued>,
     transmits: VecDeque<(Transmit, Option<OpId>)>,
     events: VecDeque<Event>,
-    receipts: BTreeMap<String, OpId>,
-    subs: BTreeMap<String, AckMode>,
+    pending: BTreeMap<String, Pending>,
+    subs: BTreeMap<String, Sub>,
+    open_txs: BTreeSet<String>,
+    dead_txs: BTreeSet<String>,
+    claimable: Vec<String>,
     disconnect_op: Option<OpId>,
     disconnect_receipt: Option<String>,
+    reconnect: Reconnect,
+    started: bool,
+    stopping: bool,
+    fatal: bool,
+    retry_planned: bool,
+    generation: u32,
+}
+
+impl core::fmt::Debug for Session {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Session")
+            .field("opts", &self.opts)
+            .field("state", &self.state)
+            .field("version", &self.version)
+            .field("connection", &self.generation)
+            .field("queued", &self.queue.len())
+            .field("unconfirmed", &self.resend.len())
+            .field("transmits", &self.transmits.len())
+            .field("events", &self.events.len())
+            .field("pending_receipts", &self.pending.len())
+            .field("subscriptions", &self.subs.keys().collect::<Vec<_>>())
+            .field("reconnect", &self.reconnect)
+            .finish_non_exhaustive()
+    }
 }
 
 const R_OUTBOX_FULL: &str = "outbox full";
@@ -240,7 +374,15 @@ const R_SERVER_ERROR: &str = "server sent ERROR";
 const R_NACK_10: &str = "NACK needs STOMP 1.1 or later";
 const R_UNENCODABLE: &str = "header not representable in this STOMP version";
 const R_UNKNOWN_SUB: &str = "unknown subscription";
+const R_SUB_TAKEN: &str = "subscription id already in use";
 const R_DISCONNECTING: &str = "disconnect already requested";
+const R_TX_LOST: &str = "transaction lost with the connection (the broker aborted it)";
+const R_ACK_LOST: &str =
+    "connection lost before the broker confirmed the acknowledgement (the message will be redelivered)";
+const R_ACK_STALE: &str =
+    "message received on an earlier connection (the broker redelivers it; acknowledge the new copy)";
+const R_REPLACED: &str = "replaced by a new connection";
+const R_UNSUBSCRIBED: &str = "unsubscribed before the broker confirmed the subscription";
 
 fn id_string(prefix: &str, n: u32) -> String {
     let mut v = Vec::with_capacity(prefix.len().saturating_add(10));
@@ -298,6 +440,14 @@ fn to_owned_pairs(headers: &[(&str, &str)]) -> Pairs {
         .collect()
 }
 
+/// Whether two header lists are the same apart from `receipt`.
+fn same_headers(a: &Pairs, b: &Pairs) -> bool {
+    let strip = |h: &Pairs| -> Vec<(String, String)> {
+        h.iter().filter(|(k, _)| k != "receipt").cloned().collect()
+    };
+    strip(a) == strip(b)
+}
+
 impl Session {
     /// A session that will connect with `opts` once the socket opens.
     #[must_use]
@@ -309,6 +459,7 @@ impl Session {
         };
         versions.sort_unstable_by(|a, b| b.cmp(a));
         versions.dedup();
+        let reconnect = Reconnect::new(opts.reconnect.clone(), opts.urls.clone(), opts.seed);
         Session {
             decoder: Decoder::new(opts.limits),
             opts,
@@ -322,17 +473,29 @@ impl Session {
             in_interval: 0,
             connect_deadline: None,
             disconnect_deadline: None,
+            close_deadline: None,
             next_op: 0,
             next_sub: 0,
             next_tx: 0,
             next_receipt: 0,
+            next_seq: 0,
             queue: VecDeque::new(),
+            resend: VecDeque::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
-            receipts: BTreeMap::new(),
+            pending: BTreeMap::new(),
             subs: BTreeMap::new(),
+            open_txs: BTreeSet::new(),
+            dead_txs: BTreeSet::new(),
+            claimable: Vec::new(),
             disconnect_op: None,
             disconnect_receipt: None,
+            reconnect,
+            started: false,
+            stopping: false,
+            fatal: false,
+            retry_planned: false,
+            generation: 0,
         }
     }
 
@@ -342,7 +505,7 @@ impl Session {
         self.versions.iter().map(|v| v.subprotocol()).collect()
     }
 
-    /// The negotiated version, once CONNECTED arrived.
+    /// The negotiated version, while connected.
     #[must_use]
     pub fn version(&self) -> Option<Version> {
         self.version
@@ -354,16 +517,36 @@ impl Session {
         self.state == State::Connected
     }
 
-    /// Whether `handle_close` happened.
+    /// Whether the session is over for good.
     #[must_use]
     pub fn is_closed(&self) -> bool {
         self.state == State::Closed
     }
 
-    /// Commands waiting for CONNECTED / `flush_queued`.
+    /// Whether a lost connection is being replaced (waiting for a retry, or connecting again).
+    #[must_use]
+    pub fn is_reconnecting(&self) -> bool {
+        self.generation > 0
+            && (matches!(self.state, State::Waiting | State::Idle | State::Connecting)
+                || (self.state == State::Closing && self.retry_planned))
+    }
+
+    /// The number of the current connection: 1 for the first CONNECTED, 2 after a reconnect…
+    #[must_use]
+    pub fn connection(&self) -> u32 {
+        self.generation
+    }
+
+    /// Commands waiting in the outbox for a connection / `flush_queued`.
     #[must_use]
     pub fn queued(&self) -> usize {
         self.queue.len()
+    }
+
+    /// SENDs whose receipt was lost with a connection, to be re-sent on the next one.
+    #[must_use]
+    pub fn unconfirmed(&self) -> usize {
+        self.resend.len()
     }
 
     fn bump(&mut self, now: Millis) {
@@ -378,6 +561,12 @@ impl Session {
         op
     }
 
+    fn new_seq(&mut self) -> u64 {
+        let s = self.next_seq;
+        self.next_seq = self.next_seq.wrapping_add(1);
+        s
+    }
+
     fn fail(&mut self, op: OpId, reason: &'static str) {
         self.events.push_back(Event::Failed { op, reason });
     }
@@ -389,19 +578,38 @@ impl Session {
         self.last_tx = self.now;
     }
 
+    fn arm_connect_deadline(&mut self) {
+        self.connect_deadline = (self.opts.connect_timeout_ms > 0)
+            .then(|| self.now + u64::from(self.opts.connect_timeout_ms));
+    }
+
+    /// Asks for the socket to the first URL ([`Transmit::Open`]). Without URLs, or once
+    /// started, it does nothing (the caller may also open the socket itself and call
+    /// `handle_open`).
+    pub fn connect(&mut self, now: Millis) {
+        self.bump(now);
+        if self.started || self.state != State::Idle {
+            return;
+        }
+        if let Some(url) = self.reconnect.url().map(str::to_owned) {
+            self.started = true;
+            self.arm_connect_deadline();
+            self.transmits.push_back((Transmit::Open { url }, None));
+        }
+    }
+
     /// The socket opened (with the server's chosen `subprotocol`, possibly empty): writes
-    /// CONNECT. Ignored unless the session is fresh.
+    /// CONNECT. Ignored unless a socket is awaited.
     pub fn handle_open(&mut self, now: Millis, subprotocol: &str) {
         self.bump(now);
         let _ = subprotocol;
         if self.state != State::Idle {
             return;
         }
+        self.started = true;
         self.state = State::Connecting;
         self.last_rx = self.now;
-        if self.opts.connect_timeout_ms > 0 {
-            self.connect_deadline = Some(self.now + u64::from(self.opts.connect_timeout_ms));
-        }
+        self.arm_connect_deadline();
         let mut accept = String::new();
         for v in self.versions.iter().rev() {
             if !accept.is_empty() {
@@ -438,7 +646,11 @@ impl Session {
         let res = encode(Command::Connect, &headers, b"", Version::V1_2, &mut data);
         match res {
             Ok(()) => self.push_frame(data, None),
-            Err(e) => self.protocol_fail(e),
+            Err(e) => {
+                // Our own options cannot be written: retrying cannot help.
+                self.fatal = true;
+                self.protocol_fail(e);
+            }
         }
     }
 
@@ -474,11 +686,26 @@ impl Session {
         }
     }
 
+    /// The browser reports the network gone (`false`) or back (`true`): no attempts are made
+    /// offline, and a waiting one is made at once when the network returns.
+    pub fn handle_network(&mut self, now: Millis, online: bool) {
+        self.bump(now);
+        self.reconnect.set_online(self.now, online);
+    }
+
+    /// The page became visible (`true`) or hidden: becoming visible cuts a retry wait short.
+    pub fn handle_visibility(&mut self, now: Millis, visible: bool) {
+        self.bump(now);
+        self.reconnect.set_visible(self.now, visible);
+    }
+
     fn on_frame(&mut self, command: Command, headers: Pairs, body: Vec<u8>) {
         match (self.state, command) {
             (State::Connecting, Command::Connected) => self.on_connected(headers),
             (_, Command::Error) => {
                 self.events.push_back(Event::ServerError { headers, body });
+                // The broker refused us or something we sent: the same would happen again.
+                self.fatal = true;
                 self.request_close(CLOSE_NORMAL, "server error", R_SERVER_ERROR);
             }
             (State::Connected | State::Disconnecting, Command::Message) => {
@@ -495,6 +722,7 @@ impl Session {
             Some(v) => Version::parse(v.as_bytes()),
         };
         let Some(version) = version.filter(|v| self.versions.contains(v)) else {
+            self.fatal = true;
             self.protocol_fail(Error::UnsupportedVersion);
             return;
         };
@@ -504,13 +732,44 @@ impl Session {
         self.version = Some(version);
         self.state = State::Connected;
         self.connect_deadline = None;
-        self.events.push_back(Event::Connected { version, headers });
+        let reconnected = self.generation > 0;
+        self.generation = self.generation.wrapping_add(1);
+        self.reconnect.connected(self.now);
+        if reconnected {
+            self.restore_subscriptions();
+        }
+        self.events.push_back(Event::Connected {
+            version,
+            headers,
+            reconnected,
+        });
+    }
+
+    /// Re-sends SUBSCRIBE for every subscription of a lost connection, under its old id and
+    /// with a receipt, before the page hears of the new connection.
+    fn restore_subscriptions(&mut self) {
+        let mut ids: Vec<(u64, String)> = self
+            .subs
+            .iter()
+            .filter(|(_, s)| s.on == SubOn::Restore)
+            .map(|(id, s)| (s.seq, id.clone()))
+            .collect();
+        ids.sort_unstable();
+        for (_, id) in ids {
+            let waiting = self
+                .subs
+                .get_mut(&id)
+                .map(|s| core::mem::take(&mut s.waiting))
+                .unwrap_or_default();
+            self.write_subscribe(&id, None, waiting, true);
+            self.claimable.push(id);
+        }
     }
 
     fn on_message(&mut self, headers: Pairs, body: Vec<u8>) {
         let subscription = first(&headers, "subscription").unwrap_or("").to_owned();
         let ack_header = first(&headers, "ack").map(str::to_owned);
-        let wants_ack = match self.subs.get(&subscription) {
+        let wants_ack = match self.subs.get(&subscription).map(|s| s.ack) {
             Some(AckMode::Auto) => false,
             Some(_) => true,
             None => ack_header.is_some(),
@@ -519,6 +778,7 @@ impl Session {
             message_id: first(&headers, "message-id").unwrap_or("").to_owned(),
             subscription: subscription.clone(),
             ack: ack_header,
+            connection: self.generation,
         });
         self.events.push_back(Event::Message {
             subscription,
@@ -538,14 +798,29 @@ impl Session {
             self.request_close(CLOSE_NORMAL, "disconnect", R_CLOSED);
             return;
         }
-        let op = self.receipts.remove(&receipt_id);
-        self.events.push_back(Event::Receipt {
-            receipt_id,
-            headers,
-        });
-        if let Some(op) = op {
-            self.events.push_back(Event::Completed { op });
+        match self.pending.remove(&receipt_id) {
+            // A receipt the session asked for itself (a restoring SUBSCRIBE nobody waits on).
+            Some(p) if p.ops.is_empty() => {}
+            Some(p) => {
+                self.events.push_back(Event::Receipt {
+                    receipt_id,
+                    headers,
+                });
+                for op in p.ops {
+                    self.events.push_back(Event::Completed { op });
+                }
+            }
+            None => self.events.push_back(Event::Receipt {
+                receipt_id,
+                headers,
+            }),
         }
+    }
+
+    fn take_pending(&mut self) -> Vec<Pending> {
+        let mut all: Vec<Pending> = core::mem::take(&mut self.pending).into_values().collect();
+        all.sort_unstable_by_key(|p| p.seq);
+        all
     }
 
     /// Fails everything pending with `reason`; the disconnect op (if any) completes.
@@ -554,48 +829,195 @@ impl Session {
         for op in unsent {
             self.fail(op, reason);
         }
+        while let Some(q) = self.resend.pop_front() {
+            self.fail(q.op, reason);
+        }
         while let Some(q) = self.queue.pop_front() {
             self.fail(q.op, reason);
         }
-        let mut waiting: Vec<OpId> = core::mem::take(&mut self.receipts).into_values().collect();
-        waiting.sort_unstable();
+        for p in self.take_pending() {
+            for op in p.ops {
+                self.fail(op, reason);
+            }
+        }
+        let waiting: Vec<OpId> = self
+            .subs
+            .values_mut()
+            .flat_map(|s| core::mem::take(&mut s.waiting))
+            .collect();
         for op in waiting {
             self.fail(op, reason);
         }
         if let Some(op) = self.disconnect_op.take() {
             self.events.push_back(Event::Completed { op });
         }
+        self.claimable.clear();
         self.disconnect_receipt = None;
         self.connect_deadline = None;
         self.disconnect_deadline = None;
     }
 
+    /// A connection was lost and another will be tried: keeps what can be carried over
+    /// (outbox, unconfirmed SENDs, subscriptions) and fails what cannot.
+    fn drop_connection(&mut self) {
+        let unsent: Vec<OpId> = self.transmits.drain(..).filter_map(|(_, op)| op).collect();
+        for op in unsent {
+            self.fail(op, R_CONN_CLOSED);
+        }
+        for p in self.take_pending() {
+            match p.confirms {
+                Confirms::Send(cmd) => {
+                    if let Some(&op) = p.ops.first() {
+                        self.resend.push_back(Queued {
+                            op,
+                            cmd,
+                            receipt: true,
+                        });
+                    }
+                }
+                Confirms::Subscribe(id) => match self.subs.get_mut(&id) {
+                    Some(sub) => sub.waiting.extend(p.ops),
+                    None => {
+                        for op in p.ops {
+                            self.fail(op, R_UNSUBSCRIBED);
+                        }
+                    }
+                },
+                // The old connection's subscription is gone with it.
+                Confirms::Unsubscribe => {
+                    for op in p.ops {
+                        self.events.push_back(Event::Completed { op });
+                    }
+                }
+                Confirms::Ack => {
+                    for op in p.ops {
+                        self.fail(op, R_ACK_LOST);
+                    }
+                }
+                Confirms::SendInTx | Confirms::Tx => {
+                    for op in p.ops {
+                        self.fail(op, R_TX_LOST);
+                    }
+                }
+            }
+        }
+        for sub in self.subs.values_mut() {
+            if matches!(sub.on, SubOn::Live(_)) {
+                sub.on = SubOn::Restore;
+            }
+        }
+        let open = core::mem::take(&mut self.open_txs);
+        self.dead_txs.extend(open);
+        self.claimable.clear();
+        self.decoder = Decoder::new(self.opts.limits);
+        self.version = None;
+        self.out_interval = 0;
+        self.in_interval = 0;
+        self.connect_deadline = None;
+        self.disconnect_deadline = None;
+        self.retry_planned = false;
+    }
+
+    /// Whether the current connection's end will be followed by a retry.
+    fn will_retry(&self) -> bool {
+        !self.stopping && !self.fatal && self.reconnect.would_retry(self.now)
+    }
+
     fn request_close(&mut self, code: u16, reason: &'static str, fail_reason: &'static str) {
         self.state = State::Closing;
-        self.fail_pending(fail_reason);
+        self.retry_planned = self.will_retry();
+        if !self.retry_planned {
+            self.fail_pending(fail_reason);
+        }
+        self.connect_deadline = None;
+        self.disconnect_deadline = None;
+        self.close_deadline = Some((self.now + CLOSE_GRACE_MS, reason));
         self.transmits
             .push_back((Transmit::Close { code, reason }, None));
     }
 
     fn protocol_fail(&mut self, error: Error) {
-        if matches!(self.state, State::Closing | State::Closed) {
+        if matches!(self.state, State::Closing | State::Closed | State::Waiting) {
             return;
         }
         self.events.push_back(Event::ProtocolError { error });
         let code = match error {
             Error::HeartbeatTimeout | Error::ConnectTimeout => CLOSE_TIMEOUT,
-            _ => CLOSE_PROTOCOL_ERROR,
+            _ => {
+                // Bad bytes from this server would come again.
+                self.fatal = true;
+                CLOSE_PROTOCOL_ERROR
+            }
         };
         self.request_close(code, error.as_str(), error.as_str());
     }
 
-    /// The socket closed (by either side). Fails what is pending and emits `Closed`.
+    /// The socket closed (by either side). A lost connection is retried when reconnection is
+    /// on (a `Reconnecting` event); otherwise what is pending fails and `Closed` follows.
     pub fn handle_close(&mut self, now: Millis, code: u16, reason: &str, clean: bool) {
+        self.bump(now);
+        if matches!(self.state, State::Closed | State::Waiting) {
+            return;
+        }
+        self.close_deadline = None;
+        if !self.stopping && !self.fatal {
+            let delay_ms = match self.reconnect.disconnected(self.now) {
+                Next::Retry { delay_ms, .. } => Some(Some(delay_ms)),
+                Next::WaitOnline { .. } => Some(None),
+                Next::GiveUp => None,
+            };
+            if let Some(delay_ms) = delay_ms {
+                self.drop_connection();
+                self.state = State::Waiting;
+                self.events.push_back(Event::Reconnecting {
+                    attempt: self.reconnect.attempt(),
+                    delay_ms,
+                    url: self.reconnect.url().unwrap_or("").to_owned(),
+                    code,
+                    reason: reason.to_owned(),
+                    clean,
+                });
+                return;
+            }
+        }
+        self.finish(code, reason, clean);
+    }
+
+    /// The socket could not even be created (the browser refused the URL): retrying cannot
+    /// help, so the session closes for good with code 1006 and the browser's `reason`.
+    pub fn handle_open_failed(&mut self, now: Millis, reason: &str) {
+        self.fatal = true;
+        self.handle_close(now, 1006, reason, false);
+    }
+
+    /// The caller replaces this session with another one: stops reconnecting, fails what is
+    /// pending (`reason` "replaced by a new connection") and asks to close, without a `Closed`
+    /// event (the caller drops the session and its socket).
+    pub fn abandon(&mut self, now: Millis) {
         self.bump(now);
         if self.state == State::Closed {
             return;
         }
+        self.stopping = true;
+        self.retry_planned = false;
+        self.reconnect.stop();
+        self.fail_pending(R_REPLACED);
+        let had_socket = !matches!(self.state, State::Waiting);
         self.state = State::Closed;
+        if had_socket {
+            self.transmits.push_back((
+                Transmit::Close {
+                    code: CLOSE_NORMAL,
+                    reason: "replaced",
+                },
+                None,
+            ));
+        }
+    }
+
+    fn finish(&mut self, code: u16, reason: &str, clean: bool) {
+        self.state = State::Closed;
+        self.reconnect.stop();
         self.fail_pending(R_CONN_CLOSED);
         self.events.push_back(Event::Closed {
             code,
@@ -604,13 +1026,13 @@ impl Session {
         });
     }
 
-    /// Runs timers due at `now`: heart-beat send, server silence, connect/disconnect timeouts.
-    /// A call before the deadline is a no-op.
+    /// Runs timers due at `now`: heart-beat send, server silence, connect/disconnect timeouts,
+    /// the next reconnect attempt. A call before the deadline is a no-op.
     pub fn handle_timeout(&mut self, now: Millis) {
         self.bump(now);
         let now = self.now;
         match self.state {
-            State::Connecting => {
+            State::Idle | State::Connecting => {
                 if self.connect_deadline.is_some_and(|d| now >= d) {
                     self.protocol_fail(Error::ConnectTimeout);
                 }
@@ -630,7 +1052,21 @@ impl Session {
                     self.push_frame(b"\n".to_vec(), None);
                 }
             }
-            State::Idle | State::Closing | State::Closed => {}
+            State::Waiting => {
+                if let Some(url) = self.reconnect.handle_timeout(now).map(str::to_owned) {
+                    self.state = State::Idle;
+                    self.arm_connect_deadline();
+                    self.transmits.push_back((Transmit::Open { url }, None));
+                }
+            }
+            State::Closing => {
+                if let Some((at, reason)) = self.close_deadline {
+                    if now >= at {
+                        self.handle_close(now, 1006, reason, false);
+                    }
+                }
+            }
+            State::Closed => {}
         }
     }
 
@@ -638,7 +1074,7 @@ impl Session {
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Millis> {
         match self.state {
-            State::Connecting => self.connect_deadline,
+            State::Idle | State::Connecting => self.connect_deadline,
             State::Connected | State::Disconnecting => {
                 let incoming = (self.in_interval > 0)
                     .then(|| self.last_rx + self.in_interval.saturating_mul(2));
@@ -648,7 +1084,9 @@ impl Session {
                     .flatten()
                     .min()
             }
-            State::Idle | State::Closing | State::Closed => None,
+            State::Waiting => self.reconnect.poll_timeout(),
+            State::Closing => self.close_deadline.map(|(at, _)| at),
+            State::Closed => None,
         }
     }
 
@@ -669,6 +1107,15 @@ impl Session {
         self.events.pop_front()
     }
 
+    /// Whether commands go to the outbox now (not connected, but not over either).
+    fn offline(&self) -> bool {
+        match self.state {
+            State::Idle | State::Connecting | State::Waiting => true,
+            State::Closing => self.retry_planned,
+            State::Connected | State::Disconnecting | State::Closed => false,
+        }
+    }
+
     fn submit(&mut self, cmd: Cmd, receipt: bool) -> OpId {
         self.try_submit(cmd, receipt).0
     }
@@ -676,34 +1123,37 @@ impl Session {
     /// Queues or dispatches; the flag tells whether the op is still alive (not failed).
     fn try_submit(&mut self, cmd: Cmd, receipt: bool) -> (OpId, bool) {
         let op = self.new_op();
-        let alive = match self.state {
-            State::Idle | State::Connecting => {
-                if self.queue.len() >= self.opts.max_outbox {
-                    self.fail(op, R_OUTBOX_FULL);
-                    false
-                } else {
-                    self.queue.push_back(Queued { op, cmd, receipt });
-                    true
-                }
-            }
-            State::Connected => self.dispatch(op, cmd, receipt),
-            State::Disconnecting | State::Closing | State::Closed => {
-                self.fail(op, R_CLOSED);
+        let alive = if self.state == State::Connected {
+            self.dispatch(op, cmd, receipt)
+        } else if self.offline() {
+            if self.queue.len() >= self.opts.max_outbox {
+                self.fail(op, R_OUTBOX_FULL);
                 false
+            } else {
+                self.queue.push_back(Queued { op, cmd, receipt });
+                true
             }
+        } else {
+            self.fail(op, R_CLOSED);
+            false
         };
         (op, alive)
     }
 
-    /// Sends queued commands (issued before CONNECTED) in order. Call after CONNECTED, once the
-    /// page's connect handler ran; before CONNECTED it does nothing.
+    /// Sends what waited for the connection, in order: first the SENDs whose receipt a lost
+    /// connection took along, then the outbox. Call after CONNECTED, once the page's connect
+    /// handler ran (so what it sends goes first); before CONNECTED it does nothing.
     pub fn flush_queued(&mut self) {
         if self.state != State::Connected {
             return;
         }
+        self.claimable.clear();
+        while let Some(q) = self.resend.pop_front() {
+            self.dispatch(q.op, q.cmd, q.receipt);
+        }
         while let Some(q) = self.queue.pop_front() {
             let sub = match &q.cmd {
-                Cmd::Subscribe { id, .. } => Some(id.clone()),
+                Cmd::Subscribe { id } => Some(id.clone()),
                 _ => None,
             };
             if !self.dispatch(q.op, q.cmd, q.receipt) {
@@ -714,20 +1164,134 @@ impl Session {
         }
     }
 
-    fn next_receipt_id(&mut self) -> String {
-        let id = id_string("rcpt-", self.next_receipt);
-        self.next_receipt = self.next_receipt.wrapping_add(1);
-        id
+    /// A receipt id: the caller's `wanted` one when it is free, else the next `rcpt-N`.
+    fn receipt_id(&mut self, wanted: Option<&str>) -> String {
+        if let Some(w) = wanted {
+            if !w.is_empty()
+                && !self.pending.contains_key(w)
+                && self.disconnect_receipt.as_deref() != Some(w)
+            {
+                return w.to_owned();
+            }
+        }
+        loop {
+            let id = id_string("rcpt-", self.next_receipt);
+            self.next_receipt = self.next_receipt.wrapping_add(1);
+            if !self.pending.contains_key(&id) {
+                return id;
+            }
+        }
+    }
+
+    /// Writes SUBSCRIBE for subscription `id` on this connection. `op` completes when the
+    /// frame is polled, or with `waiting` on its receipt (asked for when `receipt` or when
+    /// some op waits).
+    fn write_subscribe(
+        &mut self,
+        id: &str,
+        op: Option<OpId>,
+        waiting: Vec<OpId>,
+        receipt: bool,
+    ) -> bool {
+        let version = self.version.unwrap_or(Version::V1_2);
+        let generation = self.generation;
+        let receipt = receipt || !waiting.is_empty();
+        let ops: Vec<OpId> = op.into_iter().chain(waiting).collect();
+        let Some(sub) = self.subs.get(id) else {
+            for op in ops {
+                self.fail(op, R_UNKNOWN_SUB);
+            }
+            return false;
+        };
+        let wanted = first(&sub.headers, "receipt").map(str::to_owned);
+        let rid = if receipt {
+            Some(self.receipt_id(wanted.as_deref()))
+        } else {
+            None
+        };
+        let Some(sub) = self.subs.get(id) else {
+            return false;
+        };
+        let mut h: Vec<(&str, &str)> = vec![
+            ("id", id),
+            ("destination", &sub.dest),
+            ("ack", sub.ack.as_str()),
+        ];
+        for (k, v) in &sub.headers {
+            if !["id", "destination", "ack", "receipt"].contains(&k.as_str()) {
+                h.push((k, v));
+            }
+        }
+        if let Some(rid) = &rid {
+            h.push(("receipt", rid));
+        }
+        let mut data = Vec::new();
+        let res = encode(Command::Subscribe, &h, b"", version, &mut data);
+        drop(h);
+        if res.is_err() {
+            for op in ops {
+                self.fail(op, R_UNENCODABLE);
+            }
+            return false;
+        }
+        if let Some(sub) = self.subs.get_mut(id) {
+            sub.on = SubOn::Live(generation);
+        }
+        match rid {
+            Some(rid) => {
+                let seq = self.new_seq();
+                self.pending.insert(
+                    rid,
+                    Pending {
+                        seq,
+                        ops,
+                        confirms: Confirms::Subscribe(id.to_owned()),
+                    },
+                );
+                self.push_frame(data, None);
+            }
+            None => self.push_frame(data, ops.first().copied()),
+        }
+        true
     }
 
     /// Encodes and queues the frame; false when the op failed.
     fn dispatch(&mut self, op: OpId, cmd: Cmd, receipt: bool) -> bool {
         let version = self.version.unwrap_or(Version::V1_2);
-        let rid = receipt.then(|| self.next_receipt_id());
+        let dead = |tx: &Option<String>| tx.as_ref().is_some_and(|t| self.dead_txs.contains(t));
+        let lost = match &cmd {
+            Cmd::Send { tx, .. } | Cmd::Ack { tx, .. } => dead(tx),
+            Cmd::Tx { tx, .. } => self.dead_txs.contains(tx),
+            Cmd::Subscribe { .. } | Cmd::Unsubscribe { .. } => false,
+        };
+        if lost {
+            self.fail(op, R_TX_LOST);
+            return false;
+        }
+        if let Cmd::Subscribe { id } = &cmd {
+            return self.write_subscribe(&id.clone(), Some(op), Vec::new(), receipt);
+        }
+        if let Cmd::Ack { token, nack, .. } = &cmd {
+            if token.connection != self.generation {
+                self.fail(op, R_ACK_STALE);
+                return false;
+            }
+            if *nack && version == Version::V1_0 {
+                self.fail(op, R_NACK_10);
+                return false;
+            }
+        }
+        let wanted = match &cmd {
+            Cmd::Send { headers, .. } => first(headers, "receipt").map(str::to_owned),
+            _ => None,
+        };
+        let rid = if receipt {
+            Some(self.receipt_id(wanted.as_deref()))
+        } else {
+            None
+        };
         let mut h: Vec<(&str, &str)> = Vec::new();
         let mut body: &[u8] = b"";
-        let mut reserved: &[&str] = &[];
-        let mut extra: &[(String, String)] = &[];
         let command = match &cmd {
             Cmd::Send {
                 dest,
@@ -736,37 +1300,23 @@ impl Session {
                 body: b,
             } => {
                 h.push(("destination", dest));
-                reserved = &["destination", "receipt"];
                 if let Some(tx) = tx {
                     h.push(("transaction", tx));
-                    reserved = &["destination", "receipt", "transaction"];
                 }
-                extra = headers;
+                for (k, v) in headers {
+                    if !["destination", "receipt", "transaction"].contains(&k.as_str()) {
+                        h.push((k, v));
+                    }
+                }
                 body = b;
                 Command::Send
             }
-            Cmd::Subscribe {
-                id,
-                dest,
-                ack,
-                headers,
-            } => {
-                h.push(("id", id));
-                h.push(("destination", dest));
-                h.push(("ack", ack.as_str()));
-                reserved = &["id", "destination", "ack", "receipt"];
-                extra = headers;
-                Command::Subscribe
-            }
+            Cmd::Subscribe { .. } => return false,
             Cmd::Unsubscribe { id } => {
                 h.push(("id", id));
                 Command::Unsubscribe
             }
             Cmd::Ack { token, tx, nack } => {
-                if *nack && version == Version::V1_0 {
-                    self.fail(op, R_NACK_10);
-                    return false;
-                }
                 match version {
                     Version::V1_2 => {
                         h.push(("id", token.ack.as_deref().unwrap_or(&token.message_id)));
@@ -791,11 +1341,6 @@ impl Session {
                 *command
             }
         };
-        for (k, v) in extra {
-            if !reserved.contains(&k.as_str()) {
-                h.push((k, v));
-            }
-        }
         if let Some(rid) = &rid {
             h.push(("receipt", rid));
         }
@@ -806,9 +1351,32 @@ impl Session {
             self.fail(op, R_UNENCODABLE);
             return false;
         }
+        if let Cmd::Tx { command, tx } = &cmd {
+            if *command == Command::Begin {
+                self.open_txs.insert(tx.clone());
+            } else {
+                self.open_txs.remove(tx);
+            }
+        }
         match rid {
             Some(rid) => {
-                self.receipts.insert(rid, op);
+                let confirms = match cmd {
+                    Cmd::Send { tx: None, .. } => Confirms::Send(cmd),
+                    Cmd::Send { .. } => Confirms::SendInTx,
+                    Cmd::Subscribe { id } => Confirms::Subscribe(id),
+                    Cmd::Unsubscribe { .. } => Confirms::Unsubscribe,
+                    Cmd::Ack { .. } => Confirms::Ack,
+                    Cmd::Tx { .. } => Confirms::Tx,
+                };
+                let seq = self.new_seq();
+                self.pending.insert(
+                    rid,
+                    Pending {
+                        seq,
+                        ops: vec![op],
+                        confirms,
+                    },
+                );
                 self.push_frame(data, None);
             }
             None => self.push_frame(data, Some(op)),
@@ -816,7 +1384,8 @@ impl Session {
         true
     }
 
-    /// SEND `body` to `destination` with extra `headers` (`content-length` is computed).
+    /// SEND `body` to `destination` with extra `headers` (`content-length` is computed). With
+    /// `receipt`, a `receipt` header among `headers` names the receipt (when that id is free).
     pub fn send(
         &mut self,
         destination: &str,
@@ -856,7 +1425,8 @@ impl Session {
         self.submit(cmd, receipt)
     }
 
-    /// SUBSCRIBE; returns the new subscription id (`sub-0`, `sub-1`, …).
+    /// SUBSCRIBE; returns the new subscription id (`sub-0`, `sub-1`, …). With `receipt`, a
+    /// `receipt` header among `headers` names the receipt (when that id is free).
     pub fn subscribe(
         &mut self,
         destination: &str,
@@ -864,41 +1434,129 @@ impl Session {
         headers: &[(&str, &str)],
         receipt: bool,
     ) -> (String, OpId) {
-        let id = id_string("sub-", self.next_sub);
-        self.next_sub = self.next_sub.wrapping_add(1);
-        self.subs.insert(id.clone(), ack);
-        let cmd = Cmd::Subscribe {
-            id: id.clone(),
-            dest: destination.to_owned(),
-            ack,
-            headers: to_owned_pairs(headers),
+        let id = loop {
+            let id = id_string("sub-", self.next_sub);
+            self.next_sub = self.next_sub.wrapping_add(1);
+            if !self.subs.contains_key(&id) {
+                break id;
+            }
         };
-        let (op, alive) = self.try_submit(cmd, receipt);
-        if !alive {
-            self.subs.remove(&id);
+        self.subscribe_with_id(&id, destination, ack, headers, receipt)
+    }
+
+    /// SUBSCRIBE under the caller's id (fails when that id is live). Returns the id in use:
+    /// right after a reconnection, while the page's connect handler runs, a subscribe that
+    /// repeats a restored subscription (same destination, ack mode and headers) returns that
+    /// one instead of subscribing twice, so code that subscribes in its connect handler keeps
+    /// working across reconnects.
+    pub fn subscribe_with_id(
+        &mut self,
+        id: &str,
+        destination: &str,
+        ack: AckMode,
+        headers: &[(&str, &str)],
+        receipt: bool,
+    ) -> (String, OpId) {
+        let headers = to_owned_pairs(headers);
+        if self.state == State::Connected {
+            let found = self.claimable.iter().position(|c| {
+                self.subs.get(c).is_some_and(|s| {
+                    s.dest == destination && s.ack == ack && same_headers(&s.headers, &headers)
+                })
+            });
+            if let Some(pos) = found {
+                let id = self.claimable.remove(pos);
+                let op = self.new_op();
+                let waiting = receipt
+                    .then(|| {
+                        self.pending
+                            .values_mut()
+                            .find(|p| matches!(&p.confirms, Confirms::Subscribe(s) if *s == id))
+                    })
+                    .flatten();
+                match waiting {
+                    Some(p) => p.ops.push(op),
+                    None => self.events.push_back(Event::Completed { op }),
+                }
+                return (id, op);
+            }
         }
-        (id, op)
+        if self.subs.contains_key(id) {
+            let op = self.new_op();
+            self.fail(op, R_SUB_TAKEN);
+            return (id.to_owned(), op);
+        }
+        let seq = self.new_seq();
+        self.subs.insert(
+            id.to_owned(),
+            Sub {
+                seq,
+                dest: destination.to_owned(),
+                ack,
+                headers,
+                on: SubOn::Queued,
+                waiting: Vec::new(),
+            },
+        );
+        let (op, alive) = self.try_submit(Cmd::Subscribe { id: id.to_owned() }, receipt);
+        if !alive {
+            self.subs.remove(id);
+        }
+        (id.to_owned(), op)
     }
 
     /// UNSUBSCRIBE `sub_id`. An id this session never handed out (or already unsubscribed)
-    /// fails at once.
+    /// fails at once. A subscription of a lost connection is simply dropped (it is not
+    /// restored), completing at once.
     pub fn unsubscribe(&mut self, sub_id: &str, receipt: bool) -> OpId {
-        if self.subs.remove(sub_id).is_none()
-            && matches!(
-                self.state,
-                State::Idle | State::Connecting | State::Connected
-            )
-        {
+        let over = matches!(
+            self.state,
+            State::Disconnecting | State::Closed | State::Closing
+        ) && !self.offline();
+        let Some(sub) = self.subs.remove(sub_id) else {
+            if over {
+                return self.submit(
+                    Cmd::Unsubscribe {
+                        id: sub_id.to_owned(),
+                    },
+                    receipt,
+                );
+            }
             let op = self.new_op();
             self.fail(op, R_UNKNOWN_SUB);
             return op;
+        };
+        self.claimable.retain(|c| c != sub_id);
+        for op in sub.waiting {
+            self.fail(op, R_UNSUBSCRIBED);
         }
-        self.submit(
-            Cmd::Unsubscribe {
-                id: sub_id.to_owned(),
-            },
-            receipt,
-        )
+        if sub.on == SubOn::Queued && !over {
+            // Never sent: take the SUBSCRIBE back out of the outbox; nothing goes on the wire.
+            if let Some(pos) = self
+                .queue
+                .iter()
+                .position(|q| matches!(&q.cmd, Cmd::Subscribe { id } if id == sub_id))
+            {
+                if let Some(q) = self.queue.remove(pos) {
+                    self.fail(q.op, R_UNSUBSCRIBED);
+                }
+            }
+            let op = self.new_op();
+            self.events.push_back(Event::Completed { op });
+            return op;
+        }
+        let live_here = sub.on == SubOn::Live(self.generation) && self.state == State::Connected;
+        if over || live_here {
+            return self.submit(
+                Cmd::Unsubscribe {
+                    id: sub_id.to_owned(),
+                },
+                receipt,
+            );
+        }
+        let op = self.new_op();
+        self.events.push_back(Event::Completed { op });
+        op
     }
 
     /// ACK a message (headers per negotiated version).
@@ -958,21 +1616,36 @@ impl Session {
         self.submit(cmd, receipt)
     }
 
-    /// Ends the session. When connected: sends queued commands, then DISCONNECT with a
-    /// receipt; the op completes on that receipt (then asks to close) or on the socket's close
-    /// (RabbitMQ never sends the receipt). Before CONNECTED: fails queued commands and asks to
-    /// close; the op completes on close.
+    /// Ends the session for good, stopping any reconnection. When connected: sends queued
+    /// commands, then DISCONNECT with a receipt; the op completes on that receipt (then asks
+    /// to close) or on the socket's close (RabbitMQ never sends the receipt). While waiting
+    /// for a retry: fails what waited and closes at once. Before CONNECTED: fails queued
+    /// commands and asks to close; the op completes on close.
     pub fn disconnect(&mut self, now: Millis) -> OpId {
         self.bump(now);
         let op = self.new_op();
+        let was_retrying = self.retry_planned;
+        self.stopping = true;
+        self.retry_planned = false;
+        self.reconnect.stop();
         match self.state {
             State::Idle | State::Connecting => {
                 self.request_close(CLOSE_NORMAL, "disconnect", R_CLOSED);
                 self.disconnect_op = Some(op);
             }
+            State::Waiting => {
+                self.disconnect_op = Some(op);
+                self.state = State::Closed;
+                self.fail_pending(R_CLOSED);
+                self.events.push_back(Event::Closed {
+                    code: CLOSE_NORMAL,
+                    reason: "disconnect".to_owned(),
+                    clean: true,
+                });
+            }
             State::Connected => {
                 self.flush_queued();
-                let rid = self.next_receipt_id();
+                let rid = self.receipt_id(None);
                 let mut data = Vec::new();
                 let res = encode(
                     Command::Disconnect,
@@ -991,6 +1664,11 @@ impl Session {
                     self.disconnect_deadline =
                         Some(self.now + u64::from(self.opts.disconnect_timeout_ms));
                 }
+            }
+            // The socket is already closing for a retry: make that close the last one.
+            State::Closing if was_retrying => {
+                self.fail_pending(R_CLOSED);
+                self.disconnect_op = Some(op);
             }
             State::Disconnecting => self.fail(op, R_DISCONNECTING),
             State::Closing | State::Closed => self.fail(op, R_CLOSED),
@@ -1059,6 +1737,26 @@ mod tests {
             redact(b"CONNECT\r\npasscode:x\r\n\r\n\0"),
             "CONNECT\r\npasscode:***\n\r\n\0"
         );
+    }
+
+    #[test]
+    fn debug_output_hides_the_passcode() {
+        let opts = ConnectOptions {
+            login: Some("guest".into()),
+            passcode: Some("s3cret".into()),
+            ..ConnectOptions::default()
+        };
+        let mut s = Session::new(opts.clone());
+        s.handle_open(Millis(0), "");
+        // The CONNECT frame waits in the session: its Debug output must not show it either,
+        // as text or as bytes.
+        let bytes: Vec<String> = b"s3cret".iter().map(u8::to_string).collect();
+        let as_numbers = bytes.join(", ");
+        for text in [format!("{opts:?}"), format!("{s:?}"), format!("{s:#?}")] {
+            assert!(!text.contains("s3cret"), "{text}");
+            assert!(!text.contains(&as_numbers), "{text}");
+        }
+        assert!(format!("{opts:?}").contains("passcode: Some(\"***\")"));
     }
 
     #[test]

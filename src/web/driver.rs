@@ -1,13 +1,19 @@
 //! Runs a sans-IO protocol core over a browser [`Socket`] and one [`Timeout`].
 //!
-//! [`Driver`] feeds socket events and the time into the core, then drains it: frames to the
-//! socket, events to the client's handler, and its next deadline into the single timer. Events
-//! are handed out only after the core is released, so a JavaScript handler may call straight
-//! back into the client. The socket's and the timer's closures hold only weak references, so
-//! dropping the client frees everything.
+//! [`Driver`] feeds socket events, the time and the page's environment (network `online` /
+//! `offline`, page visibility) into the core, then drains it: frames to the socket, requests
+//! to open a new socket (reconnection: the core decides when and where, the driver only
+//! opens it), events to the client's handler, and its next deadline into the single timer.
+//! Events are handed out only after the core is released, so a JavaScript handler may call
+//! straight back into the client. The socket's, the timer's and the listeners' closures hold
+//! only weak references, so dropping the client frees everything; [`stats`] counts what is
+//! alive, for leak tests.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 use super::socket::{Socket, SocketEvent};
 use super::timer::Timeout;
@@ -19,6 +25,11 @@ pub enum Wire {
     Frame { data: Vec<u8>, text: bool },
     /// Close the socket.
     Close { code: u16, reason: &'static str },
+    /// Open a new socket to `url` offering `protocols`, replacing the current one.
+    Open {
+        url: String,
+        protocols: Vec<&'static str>,
+    },
 }
 
 /// What the driver needs of a sans-IO core.
@@ -31,6 +42,14 @@ pub trait Protocol: 'static {
     fn poll_wire(&mut self) -> Option<Wire>;
     fn poll_event(&mut self) -> Option<Self::Event>;
     fn poll_timeout(&self) -> Option<Millis>;
+    /// The browser refused to create the socket (bad URL, blocked port): by default a close.
+    fn handle_open_failed(&mut self, now: Millis, reason: &str) {
+        self.handle_close(now, 1006, reason, false);
+    }
+    /// The network went away (`false`) or came back (`true`).
+    fn handle_network(&mut self, _now: Millis, _online: bool) {}
+    /// The page became visible (`true`) or hidden.
+    fn handle_visibility(&mut self, _now: Millis, _visible: bool) {}
 }
 
 /// Receives each event, with the driver so it can issue commands in reply.
@@ -38,12 +57,85 @@ pub type EventHandler<P> = Rc<dyn Fn(&Driver<P>, <P as Protocol>::Event)>;
 /// Receives each frame in (`false`) and out (`true`), when debugging is on.
 pub type DebugHook = Rc<dyn Fn(bool, &[u8])>;
 
+thread_local! {
+    static LIVE_DRIVERS: Cell<usize> = const { Cell::new(0) };
+    static LIVE_LISTENERS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn count(cell: &'static std::thread::LocalKey<Cell<usize>>, up: bool) {
+    cell.with(|c| {
+        c.set(if up {
+            c.get().saturating_add(1)
+        } else {
+            c.get().saturating_sub(1)
+        });
+    });
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// Any `EventTarget` (the global scope, `document`).
+    type Target;
+    #[wasm_bindgen(method, js_name = addEventListener)]
+    fn add_event_listener(this: &Target, kind: &str, listener: &js_sys::Function);
+    #[wasm_bindgen(method, js_name = removeEventListener)]
+    fn remove_event_listener(this: &Target, kind: &str, listener: &js_sys::Function);
+}
+
+fn global_get(name: &str) -> Option<JsValue> {
+    js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str(name))
+        .ok()
+        .filter(JsValue::is_object)
+}
+
+fn property_bool(target: &JsValue, name: &str) -> Option<bool> {
+    js_sys::Reflect::get(target, &JsValue::from_str(name))
+        .ok()?
+        .as_bool()
+}
+
+/// A listener added to an `EventTarget`, removed when dropped.
+struct Listener {
+    target: Target,
+    kind: &'static str,
+    closure: Closure<dyn FnMut(JsValue)>,
+}
+
+impl Listener {
+    fn add(target: &JsValue, kind: &'static str, f: impl FnMut(JsValue) + 'static) -> Listener {
+        let target: Target = target.clone().unchecked_into();
+        let closure = Closure::<dyn FnMut(JsValue)>::new(f);
+        target.add_event_listener(kind, closure.as_ref().unchecked_ref());
+        count(&LIVE_LISTENERS, true);
+        Listener {
+            target,
+            kind,
+            closure,
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.target
+            .remove_event_listener(self.kind, self.closure.as_ref().unchecked_ref());
+        count(&LIVE_LISTENERS, false);
+    }
+}
+
 struct Shared<P: Protocol> {
     core: P,
     socket: Option<Socket>,
     timer: Option<(Millis, Timeout)>,
     on_event: EventHandler<P>,
     debug: Option<DebugHook>,
+    listeners: Vec<Listener>,
+}
+
+impl<P: Protocol> Drop for Shared<P> {
+    fn drop(&mut self) {
+        count(&LIVE_DRIVERS, false);
+    }
 }
 
 /// A core bound to its socket and timer. Cloning gives another handle to the same session.
@@ -60,32 +152,65 @@ impl<P: Protocol> Clone for Driver<P> {
 }
 
 impl<P: Protocol> Driver<P> {
-    /// Wraps `core`; nothing is opened yet.
+    /// Wraps `core` and starts watching the network and the page's visibility; nothing is
+    /// opened yet.
     pub fn new(core: P, on_event: EventHandler<P>, debug: Option<DebugHook>) -> Driver<P> {
-        Driver {
+        count(&LIVE_DRIVERS, true);
+        let driver = Driver {
             shared: Rc::new(RefCell::new(Shared {
                 core,
                 socket: None,
                 timer: None,
                 on_event,
                 debug,
+                listeners: Vec::new(),
             })),
+        };
+        driver.watch_environment();
+        driver
+    }
+
+    fn watch_environment(&self) {
+        let mut listeners = Vec::new();
+        let global = js_sys::global();
+        for (kind, online) in [("online", true), ("offline", false)] {
+            let weak = Rc::downgrade(&self.shared);
+            listeners.push(Listener::add(&global, kind, move |_e| {
+                if let Some(driver) = upgrade(&weak) {
+                    driver.with(|c| c.handle_network(super::now(), online));
+                }
+            }));
+        }
+        if let Some(doc) = global_get("document") {
+            let weak = Rc::downgrade(&self.shared);
+            let doc_for_state = doc.clone();
+            listeners.push(Listener::add(&doc, "visibilitychange", move |_e| {
+                let Some(driver) = upgrade(&weak) else { return };
+                let visible = !property_bool(&doc_for_state, "hidden").unwrap_or(false);
+                // Re-arm so the timer moves to (or off) the background-proof ticker.
+                driver.shared.borrow_mut().timer = None;
+                driver.with(|c| c.handle_visibility(super::now(), visible));
+            }));
+        }
+        let offline = global_get("navigator")
+            .and_then(|n| property_bool(&n, "onLine"))
+            .is_some_and(|on| !on);
+        let mut shared = self.shared.borrow_mut();
+        shared.listeners = listeners;
+        if offline {
+            shared.core.handle_network(super::now(), false);
         }
     }
 
-    /// Opens the WebSocket. A URL the browser refuses closes the session at once (code 1006,
-    /// with the browser's message as reason), so queued commands fail instead of hanging.
+    /// Opens a WebSocket to `url` (replacing any current one). A URL the browser refuses is
+    /// reported to the core at once (`handle_open_failed`), so queued commands fail instead
+    /// of hanging.
     pub fn open(&self, url: &str, protocols: &[&str]) {
-        let weak = Rc::downgrade(&self.shared);
-        let handler = Rc::new(move |e: SocketEvent| on_socket_event(&weak, e));
-        match Socket::open(url, protocols, handler) {
-            Ok(socket) => self.shared.borrow_mut().socket = Some(socket),
-            Err(e) => {
-                let now = super::now();
-                self.shared
-                    .borrow_mut()
-                    .core
-                    .handle_close(now, 1006, e.message(), false);
+        {
+            let mut shared = self.shared.borrow_mut();
+            let now = super::now();
+            if let Err(reason) = open_socket(&self.shared, &mut shared, url, protocols) {
+                shared.core.handle_open_failed(now, &reason);
             }
         }
         self.pump();
@@ -117,7 +242,7 @@ impl<P: Protocol> Driver<P> {
                             }
                             if let Some(socket) = &shared.socket {
                                 // A failed send means the socket is closing; its close event
-                                // follows and the core fails what is still pending then.
+                                // follows and the core decides then about what is pending.
                                 let _ = match core::str::from_utf8(&data) {
                                     Ok(s) if text => socket.send_text(s),
                                     _ => socket.send_binary(&data),
@@ -127,6 +252,13 @@ impl<P: Protocol> Driver<P> {
                         Wire::Close { code, reason } => {
                             if let Some(socket) = &shared.socket {
                                 socket.close(code, reason);
+                            }
+                        }
+                        Wire::Open { url, protocols } => {
+                            let now = super::now();
+                            if let Err(reason) = open_socket(&self.shared, shared, &url, &protocols)
+                            {
+                                shared.core.handle_open_failed(now, &reason);
                             }
                         }
                     }
@@ -157,8 +289,7 @@ impl<P: Protocol> Driver<P> {
         let weak = Rc::downgrade(&self.shared);
         let wait = deadline.since(super::now());
         let fire = move || {
-            if let Some(shared) = weak.upgrade() {
-                let driver = Driver { shared };
+            if let Some(driver) = upgrade(&weak) {
                 driver.shared.borrow_mut().timer = None;
                 driver.with(|core| core.handle_timeout(super::now()));
             }
@@ -169,9 +300,28 @@ impl<P: Protocol> Driver<P> {
     }
 }
 
+fn upgrade<P: Protocol>(weak: &Weak<RefCell<Shared<P>>>) -> Option<Driver<P>> {
+    weak.upgrade().map(|shared| Driver { shared })
+}
+
+/// Replaces the driver's socket with a new one to `url`; the browser's message on refusal.
+fn open_socket<P: Protocol>(
+    rc: &Rc<RefCell<Shared<P>>>,
+    shared: &mut Shared<P>,
+    url: &str,
+    protocols: &[&str],
+) -> Result<(), String> {
+    // The old socket's handlers go with it, so its close never reaches the core.
+    shared.socket = None;
+    let weak = Rc::downgrade(rc);
+    let handler = Rc::new(move |e: SocketEvent| on_socket_event(&weak, e));
+    let socket = Socket::open(url, protocols, handler).map_err(|e| String::from(e.message()))?;
+    shared.socket = Some(socket);
+    Ok(())
+}
+
 fn on_socket_event<P: Protocol>(weak: &Weak<RefCell<Shared<P>>>, event: SocketEvent) {
-    let Some(shared) = weak.upgrade() else { return };
-    let driver = Driver { shared };
+    let Some(driver) = upgrade(weak) else { return };
     let now = super::now();
     match event {
         SocketEvent::Open { protocol } => driver.with(|c| c.handle_open(now, &protocol)),
@@ -190,9 +340,46 @@ fn on_socket_event<P: Protocol>(weak: &Weak<RefCell<Shared<P>>>, event: SocketEv
             clean,
         } => {
             let socket = driver.shared.borrow_mut().socket.take();
+            // The core may schedule a reconnect here: the timer is re-armed by the pump.
             driver.with(|c| c.handle_close(now, code, &reason, clean));
             drop(socket);
-            driver.shared.borrow_mut().timer = None;
         }
     }
+}
+
+/// Live resources, for leak tests: `{ wasmMemory, socketHandlers, timers, listeners,
+/// drivers, ticker, stompCores }` (bytes of wasm memory; socket event closures; armed
+/// timeouts; network/visibility listeners; sessions with a driver; the background ticker's
+/// state; `StompCore` objects not yet freed).
+#[wasm_bindgen(js_name = __stats)]
+#[must_use]
+pub fn stats() -> js_sys::Object {
+    let o = js_sys::Object::new();
+    let memory = js_sys::Reflect::get(&wasm_bindgen::memory(), &JsValue::from_str("buffer"))
+        .and_then(|b| js_sys::Reflect::get(&b, &JsValue::from_str("byteLength")))
+        .unwrap_or(JsValue::UNDEFINED);
+    let set = |k: &str, v: JsValue| {
+        let _ = js_sys::Reflect::set(&o, &JsValue::from_str(k), &v);
+    };
+    let num = |n: usize| JsValue::from(u32::try_from(n).unwrap_or(u32::MAX));
+    set("wasmMemory", memory);
+    set("socketHandlers", num(super::socket::live_handlers()));
+    set("timers", num(super::timer::live_timeouts()));
+    set("listeners", num(LIVE_LISTENERS.with(Cell::get)));
+    set("drivers", num(LIVE_DRIVERS.with(Cell::get)));
+    set("ticker", JsValue::from_str(super::timer::ticker_state()));
+    #[cfg(feature = "stomp")]
+    set("stompCores", num(super::stomp_client::live_cores()));
+    o
+}
+
+/// Test hook: `"worker"` sends every timeout through the background ticker, `"timeout"`
+/// none, anything else (`"auto"`) only while the page is hidden.
+#[wasm_bindgen(js_name = __setTicker)]
+pub fn set_ticker(mode: &str) {
+    super::timer::set_ticker_mode(match mode {
+        "worker" => super::timer::TickerMode::Always,
+        "timeout" => super::timer::TickerMode::Never,
+        _ => super::timer::TickerMode::WhenHidden,
+    });
 }

@@ -2,8 +2,9 @@
 //!
 //! It maps JavaScript arguments onto [`crate::stomp::Session`] commands and the session's
 //! events onto one JavaScript `emit(kind, …)` callback; js/stomp.js turns those into the
-//! page's `onopen`/`onmessage`/… handlers and Promises. The session decides everything about
-//! the protocol; this file only converts values.
+//! page's `onopen`/`onmessage`/`onreconnecting`/… handlers and Promises. The session decides
+//! everything about the protocol, reconnection included; this file only converts values (and
+//! supplies the jitter seed, from `Math.random`).
 
 use std::rc::Rc;
 
@@ -35,7 +36,20 @@ impl Protocol for Session {
         Some(match self.poll_transmit()? {
             Transmit::Frame { data, text } => Wire::Frame { data, text },
             Transmit::Close { code, reason } => Wire::Close { code, reason },
+            Transmit::Open { url } => Wire::Open {
+                url,
+                protocols: self.subprotocols(),
+            },
         })
+    }
+    fn handle_open_failed(&mut self, now: Millis, reason: &str) {
+        Session::handle_open_failed(self, now, reason);
+    }
+    fn handle_network(&mut self, now: Millis, online: bool) {
+        Session::handle_network(self, now, online);
+    }
+    fn handle_visibility(&mut self, now: Millis, visible: bool) {
+        Session::handle_visibility(self, now, visible);
     }
     fn poll_event(&mut self) -> Option<Event> {
         Session::poll_event(self)
@@ -55,6 +69,7 @@ const EV_SERVER_ERROR: u32 = 6;
 const EV_PROTOCOL_ERROR: u32 = 7;
 const EV_CLOSE: u32 = 8;
 const EV_DEBUG: u32 = 9;
+const EV_RECONNECTING: u32 = 10;
 
 /// Failure reason for commands issued before `connect`.
 const NOT_CONNECTED: &str = "connect() has not been called";
@@ -79,6 +94,15 @@ fn pairs(flat: &[String]) -> Vec<(&str, &str)> {
         .collect()
 }
 
+thread_local! {
+    static LIVE_CORES: core::cell::Cell<usize> = const { core::cell::Cell::new(0) };
+}
+
+/// `StompCore` objects alive (not yet freed by the JavaScript side), for leak tests.
+pub(crate) fn live_cores() -> usize {
+    LIVE_CORES.with(core::cell::Cell::get)
+}
+
 /// The wasm side of one `StompClient`.
 #[wasm_bindgen]
 pub struct StompCore {
@@ -94,6 +118,7 @@ impl StompCore {
     #[wasm_bindgen(constructor)]
     #[must_use]
     pub fn new(emit: Function) -> StompCore {
+        LIVE_CORES.with(|c| c.set(c.get().saturating_add(1)));
         StompCore {
             emit,
             driver: None,
@@ -101,12 +126,14 @@ impl StompCore {
         }
     }
 
-    /// Opens `url` and sends CONNECT. Options mirror `StompConnectOptions`; `None` keeps the
-    /// core's default. `headers` is a flat `[name, value, …]` list; `versions` e.g. "1.1,1.2".
+    /// Connects to the first of `urls` and sends CONNECT; reconnects (rotating through
+    /// `urls`) unless `reconnect` is false. Options mirror `StompConnectOptions`; `None` keeps
+    /// the core's default. `headers` is a flat `[name, value, …]` list; `versions` e.g.
+    /// "1.1,1.2".
     #[allow(clippy::too_many_arguments)]
     pub fn connect(
         &mut self,
-        url: &str,
+        urls: Vec<String>,
         login: Option<String>,
         passcode: Option<String>,
         host: Option<String>,
@@ -117,6 +144,10 @@ impl StompCore {
         connect_timeout: Option<u32>,
         max_outbox: Option<u32>,
         max_frame_size: Option<u32>,
+        reconnect: bool,
+        reconnect_delay: Option<u32>,
+        max_reconnect_delay: Option<u32>,
+        max_reconnect_attempts: Option<u32>,
         debug: bool,
     ) {
         let mut opts = ConnectOptions {
@@ -153,9 +184,24 @@ impl StompCore {
                 ..Limits::default()
             };
         }
-        // A new connect replaces any earlier session (dropping it closes its socket).
+        opts.urls = urls;
+        opts.reconnect.enabled = reconnect;
+        if let Some(v) = reconnect_delay {
+            opts.reconnect.initial_delay_ms = v;
+        }
+        if let Some(v) = max_reconnect_delay {
+            opts.reconnect.max_delay_ms = v;
+        }
+        if let Some(v) = max_reconnect_attempts {
+            opts.reconnect.max_attempts = v;
+        }
+        opts.seed = random_seed();
+        // A new connect replaces any earlier session: what it still had pending fails, and
+        // dropping its driver closes its socket and stops its retries.
+        if let Some(old) = self.driver.take() {
+            old.with(|s| s.abandon(super::now()));
+        }
         let session = Session::new(opts);
-        let protocols = session.subprotocols();
         let emit_fn = self.emit.clone();
         let hook: Option<DebugHook> = if debug {
             let f = self.emit.clone();
@@ -172,7 +218,16 @@ impl StompCore {
             hook,
         );
         self.driver = Some(driver.clone());
-        driver.open(url, &protocols);
+        driver.with(|s| s.connect(super::now()));
+    }
+
+    /// Whether no session is running (never connected, or closed for good): the JavaScript
+    /// side may then free this object.
+    #[must_use]
+    pub fn finished(&self) -> bool {
+        self.driver
+            .as_ref()
+            .map_or(true, |d| d.peek(Session::is_closed))
     }
 
     fn run(&mut self, f: impl FnOnce(&mut Session) -> OpId) -> u32 {
@@ -221,10 +276,12 @@ impl StompCore {
         })
     }
 
-    /// SUBSCRIBE; returns `[subscriptionId, op]`. `ack` is "auto", "client" or
-    /// "client-individual" (anything else: auto).
+    /// SUBSCRIBE under `id` (or a generated one); returns `[subscriptionId, op]` (the id of
+    /// a restored subscription when this repeats one in the reconnect handler). `ack` is
+    /// "auto", "client" or "client-individual" (anything else: auto).
     pub fn subscribe(
         &mut self,
+        id: Option<String>,
         destination: &str,
         ack: &str,
         headers: Vec<String>,
@@ -236,13 +293,16 @@ impl StompCore {
             _ => AckMode::Auto,
         };
         let h = pairs(&headers);
-        let mut id = String::new();
+        let mut used = id.clone().unwrap_or_default();
         let op = self.run(|s| {
-            let (sub, op) = s.subscribe(destination, mode, &h, receipt);
-            id = sub;
+            let (sub, op) = match &id {
+                Some(id) => s.subscribe_with_id(id, destination, mode, &h, receipt),
+                None => s.subscribe(destination, mode, &h, receipt),
+            };
+            used = sub;
             op
         });
-        Array::of2(&JsValue::from_str(&id), &JsValue::from(op))
+        Array::of2(&JsValue::from_str(&used), &JsValue::from(op))
     }
 
     /// UNSUBSCRIBE; returns the op id.
@@ -251,13 +311,14 @@ impl StompCore {
     }
 
     /// ACK (or NACK when `nack`) the message named by its `message-id`, `subscription` and
-    /// `ack` headers; returns the op id.
+    /// `ack` headers, received on connection number `connection`; returns the op id.
     #[allow(clippy::too_many_arguments)]
     pub fn ack(
         &mut self,
         message_id: String,
         subscription: String,
         ack: Option<String>,
+        connection: u32,
         tx: Option<String>,
         receipt: bool,
         nack: bool,
@@ -266,6 +327,7 @@ impl StompCore {
             message_id,
             subscription,
             ack,
+            connection,
         };
         self.run(|s| {
             if nack {
@@ -319,13 +381,27 @@ impl StompCore {
     }
 }
 
+impl Drop for StompCore {
+    fn drop(&mut self) {
+        LIVE_CORES.with(|c| c.set(c.get().saturating_sub(1)));
+    }
+}
+
 fn dispatch(f: &Function, driver: &Driver<Session>, event: Event) {
     match event {
-        Event::Connected { version, headers } => {
+        Event::Connected {
+            version,
+            headers,
+            reconnected,
+        } => {
             emit(
                 f,
                 EV_OPEN,
-                &[flat(&headers).into(), JsValue::from_str(version.as_str())],
+                &[
+                    flat(&headers).into(),
+                    JsValue::from_str(version.as_str()),
+                    reconnected.into(),
+                ],
             );
             // The page's onopen has run: now what was queued before it goes out.
             driver.with(Session::flush_queued);
@@ -337,10 +413,11 @@ fn dispatch(f: &Function, driver: &Driver<Session>, event: Event) {
             ack,
         } => {
             let token = match ack {
-                Some(t) => Array::of3(
+                Some(t) => Array::of4(
                     &JsValue::from_str(&t.message_id),
                     &JsValue::from_str(&t.subscription),
                     &t.ack.as_deref().map_or(JsValue::NULL, JsValue::from_str),
+                    &JsValue::from(t.connection),
                 )
                 .into(),
                 None => JsValue::NULL,
@@ -372,6 +449,30 @@ fn dispatch(f: &Function, driver: &Driver<Session>, event: Event) {
         Event::ProtocolError { error } => {
             emit(f, EV_PROTOCOL_ERROR, &[JsValue::from_str(error.as_str())]);
         }
+        Event::Reconnecting {
+            attempt,
+            delay_ms,
+            url,
+            code,
+            reason,
+            clean,
+        } => {
+            let delay = delay_ms.map_or(JsValue::NULL, |d| {
+                JsValue::from(u32::try_from(d).unwrap_or(u32::MAX))
+            });
+            let info = js_sys::Object::new();
+            for (k, v) in [
+                ("attempt", JsValue::from(attempt)),
+                ("delay", delay),
+                ("url", JsValue::from_str(&url)),
+                ("code", JsValue::from(code)),
+                ("reason", JsValue::from_str(&reason)),
+                ("wasClean", JsValue::from(clean)),
+            ] {
+                let _ = js_sys::Reflect::set(&info, &JsValue::from_str(k), &v);
+            }
+            emit(f, EV_RECONNECTING, &[info.into()]);
+        }
         Event::Closed {
             code,
             reason,
@@ -382,4 +483,18 @@ fn dispatch(f: &Function, driver: &Driver<Session>, event: Event) {
             &[code.into(), JsValue::from_str(&reason), clean.into()],
         ),
     }
+}
+
+/// A seed for the reconnect jitter (spreading clients out needs no cryptographic quality).
+fn random_seed() -> u64 {
+    let hi = js_sys::Math::random() * 4_294_967_296.0;
+    let lo = js_sys::Math::random() * 4_294_967_296.0;
+    // Both in [0, 2^32): the float-to-int conversion saturates and never panics.
+    #[allow(
+        clippy::as_conversions,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss
+    )]
+    let (hi, lo) = (hi as u64, lo as u64);
+    (hi << 32) ^ lo
 }

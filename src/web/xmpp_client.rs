@@ -5,6 +5,7 @@
 //! page's `onopen`/`onmessage`/`onpresence`/… handlers and Promises. It also supplies what
 //! only the browser knows: random bytes for SCRAM nonces and whether the transport is secure.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::{Array, Function, Object, Reflect};
@@ -13,8 +14,11 @@ use wasm_bindgen::prelude::*;
 use super::driver::{DebugHook, Driver, Protocol, Wire};
 use super::emit;
 use crate::time::Millis;
+use crate::xmpp::mam::Query;
+use crate::xmpp::muc::History;
 use crate::xmpp::{
-    redact, Config, Credentials, Event, Mechanism, OpId, RosterItem, Session, Transmit,
+    redact, Config, Credentials, Event, Mechanism, Message, MessageOptions, OpId, RosterItem,
+    Session, Transmit,
 };
 
 impl Protocol for Session {
@@ -30,6 +34,9 @@ impl Protocol for Session {
     }
     fn handle_timeout(&mut self, now: Millis) {
         Session::handle_timeout(self, now);
+    }
+    fn handle_network(&mut self, now: Millis, online: bool) {
+        Session::handle_network(self, now, online);
     }
     fn poll_wire(&mut self) -> Option<Wire> {
         Some(match self.poll_transmit()? {
@@ -62,6 +69,30 @@ const EV_PROTOCOL_ERROR: u32 = 10;
 const EV_CLOSE: u32 = 11;
 const EV_DEBUG: u32 = 12;
 const EV_UNDELIVERED: u32 = 13;
+const EV_RECONNECT: u32 = 14;
+const EV_RESUMED: u32 = 15;
+const EV_UNACKED: u32 = 16;
+const EV_OCCUPANT: u32 = 17;
+const EV_RECEIPT: u32 = 18;
+const EV_CHATSTATE: u32 = 19;
+const EV_DISCO_INFO: u32 = 20;
+const EV_DISCO_ITEMS: u32 = 21;
+const EV_ARCHIVE: u32 = 22;
+
+// Bits of `connect`'s `flags` (mirrored in js/xmpp.js).
+const F_ALLOW_PLAIN: u32 = 1;
+const F_DEBUG: u32 = 2;
+const F_NO_SM: u32 = 4;
+const F_NO_RECEIPTS: u32 = 8;
+
+// `ext` command kinds (mirrored in js/xmpp.js).
+const X_JOIN: u32 = 1;
+const X_LEAVE: u32 = 2;
+const X_CARBONS_ON: u32 = 3;
+const X_CARBONS_OFF: u32 = 4;
+const X_DISCO_INFO: u32 = 5;
+const X_DISCO_ITEMS: u32 = 6;
+// 7 (and anything else): an archive query.
 
 #[wasm_bindgen]
 extern "C" {
@@ -77,6 +108,41 @@ fn set(o: &Object, k: &str, v: &JsValue) {
     let _ = Reflect::set(o, &JsValue::from_str(k), v);
 }
 
+/// A message's fields in the order js/xmpp.js reads them.
+fn message(m: &Message) -> Array {
+    let a = Array::new();
+    for v in [
+        opt(m.from.as_deref()),
+        opt(m.to.as_deref()),
+        opt(m.kind.as_deref()),
+        opt(m.id.as_deref()),
+        opt(m.body.as_deref()),
+        opt(m.subject.as_deref()),
+        opt(m.thread.as_deref()),
+        opt(m.carbon),
+        opt(m.chat_state),
+        m.receipt_request.into(),
+        opt(m.delay.as_deref()),
+        opt(m.archive_id.as_deref()),
+        JsValue::from_str(&m.xml),
+    ] {
+        a.push(&v);
+    }
+    a
+}
+
+fn triple(a: &str, b: Option<&str>, c: Option<&str>) -> JsValue {
+    Array::of3(&JsValue::from_str(a), &opt(b), &opt(c)).into()
+}
+
+fn strings(list: &[String]) -> Array {
+    let out = Array::new();
+    for s in list {
+        out.push(&JsValue::from_str(s));
+    }
+    out
+}
+
 fn roster_items(items: &[RosterItem]) -> Array {
     let out = Array::new();
     for it in items {
@@ -85,11 +151,7 @@ fn roster_items(items: &[RosterItem]) -> Array {
         set(&o, "name", &opt(it.name.as_deref()));
         set(&o, "subscription", &JsValue::from_str(&it.subscription));
         set(&o, "ask", &opt(it.ask.as_deref()));
-        let groups = Array::new();
-        for g in &it.groups {
-            groups.push(&JsValue::from_str(g));
-        }
-        set(&o, "groups", &groups);
+        set(&o, "groups", &strings(&it.groups));
         out.push(&o);
     }
     out
@@ -126,7 +188,8 @@ impl XmppCore {
     }
 
     /// Opens `url` (subprotocol `xmpp`) for `domain`. With `username` and `password` it logs
-    /// in at once; `mechanisms` is a comma-separated preference list.
+    /// in at once; `mechanisms` is a comma-separated preference list; `flags` are the `F_*`
+    /// bits.
     #[allow(clippy::too_many_arguments)]
     pub fn connect(
         &mut self,
@@ -136,10 +199,11 @@ impl XmppCore {
         password: Option<String>,
         resource: Option<String>,
         mechanisms: Option<String>,
-        allow_plain_insecure: bool,
         iq_timeout: Option<u32>,
-        debug: bool,
+        flags: u32,
     ) {
+        let allow_plain_insecure = flags & F_ALLOW_PLAIN != 0;
+        let debug = flags & F_DEBUG != 0;
         let mut config = Config::new(domain);
         if let (Some(username), Some(password)) = (username, password) {
             config.credentials = Some(Credentials {
@@ -153,6 +217,8 @@ impl XmppCore {
         }
         config.transport_secure = transport_secure(url);
         config.allow_plain_insecure = allow_plain_insecure;
+        config.stream_management = flags & F_NO_SM == 0;
+        config.answer_receipts = flags & F_NO_RECEIPTS == 0;
         if let Some(ms) = iq_timeout {
             config.iq_timeout_ms = ms;
         }
@@ -170,9 +236,11 @@ impl XmppCore {
         } else {
             None
         };
+        // The URL to reopen for a resumption (the latest, after a redirect).
+        let current = Rc::new(RefCell::new(String::from(url)));
         let driver = Driver::new(
             session,
-            Rc::new(move |d: &Driver<Session>, e: Event| dispatch(&emit_fn, d, e)),
+            Rc::new(move |d: &Driver<Session>, e: Event| dispatch(&emit_fn, d, &current, e)),
             hook,
         );
         self.driver = Some(driver.clone());
@@ -246,23 +314,25 @@ impl XmppCore {
 
     /// Sends a message; returns its id. Throws when it cannot be sent or queued.
     #[wasm_bindgen(js_name = sendMessage)]
+    #[allow(clippy::too_many_arguments)]
     pub fn send_message(
         &self,
         to: &str,
-        body: &str,
+        body: Option<String>,
         kind: Option<String>,
         subject: Option<String>,
         thread: Option<String>,
+        receipt: bool,
+        chat_state: Option<String>,
     ) -> Result<String, JsError> {
-        self.stanza(|s| {
-            s.send_message(
-                to,
-                body,
-                kind.as_deref(),
-                subject.as_deref(),
-                thread.as_deref(),
-            )
-        })
+        let o = MessageOptions {
+            kind: kind.as_deref(),
+            subject: subject.as_deref(),
+            thread: thread.as_deref(),
+            receipt,
+            chat_state: chat_state.as_deref(),
+        };
+        self.stanza(|s| s.send_message_with(to, body.as_deref(), &o))
     }
 
     /// Sends presence. Throws when it cannot be sent or queued.
@@ -297,6 +367,54 @@ impl XmppCore {
             .map(|op| op.0)
     }
 
+    /// The extension commands that complete later, as one export (each costs glue): `kind`
+    /// picks the command, the other arguments are its, in order (js/xmpp.js names them).
+    #[allow(clippy::too_many_arguments, clippy::many_single_char_names)]
+    pub fn ext(
+        &self,
+        kind: u32,
+        a: Option<String>,
+        b: Option<String>,
+        c: Option<String>,
+        d: Option<String>,
+        e: Option<String>,
+        f: Option<String>,
+        n: Option<u32>,
+        m: Option<u32>,
+    ) -> u32 {
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        let (room, nick) = (text(&a), text(&b));
+        self.run(|x, now| match kind {
+            // room, nick, password, since, max stanzas, seconds
+            X_JOIN => {
+                let history = History {
+                    max_stanzas: n,
+                    seconds: m,
+                    since: d,
+                };
+                x.join_room(now, &room, &nick, c.as_deref(), &history)
+            }
+            // room, status
+            X_LEAVE => x.leave_room(now, &room, b.as_deref()),
+            X_CARBONS_ON | X_CARBONS_OFF => x.carbons(now, kind == X_CARBONS_ON),
+            // jid, node
+            X_DISCO_INFO => x.disco_info(now, a.as_deref(), b.as_deref()),
+            X_DISCO_ITEMS => x.disco_items(now, a.as_deref(), b.as_deref()),
+            // 7: archive, with, start, end, before, after, max
+            _ => {
+                let q = Query {
+                    with: b,
+                    start: c,
+                    end: d,
+                    max: n,
+                    before: e,
+                    after: f,
+                };
+                x.query_archive(now, a.as_deref(), &q)
+            }
+        })
+    }
+
     pub fn disconnect(&self) -> u32 {
         self.run(|s, now| s.disconnect(now))
     }
@@ -315,23 +433,56 @@ impl XmppCore {
     }
 }
 
-fn dispatch(f: &Function, driver: &Driver<Session>, event: Event) {
+fn dispatch(f: &Function, driver: &Driver<Session>, url: &RefCell<String>, event: Event) {
     match event {
         Event::StreamReady => emit(f, EV_READY, &[]),
         Event::Online { jid } => emit(f, EV_ONLINE, &[JsValue::from_str(&jid)]),
-        Event::Message(m) => emit(
+        Event::Message(m) => emit(f, EV_MESSAGE, &[message(&m).into()]),
+        Event::DiscoInfo { op, info } => {
+            let ids = Array::new();
+            for i in &info.identities {
+                ids.push(&triple(&i.category, Some(&i.kind), i.name.as_deref()));
+            }
+            emit(
+                f,
+                EV_DISCO_INFO,
+                &[op.0.into(), ids.into(), strings(&info.features).into()],
+            );
+        }
+        Event::DiscoItems { op, items } => {
+            let list = Array::new();
+            for i in &items {
+                list.push(&triple(&i.jid, i.node.as_deref(), i.name.as_deref()));
+            }
+            emit(f, EV_DISCO_ITEMS, &[op.0.into(), list.into()]);
+        }
+        Event::Archive { op, page } => {
+            let list = Array::new();
+            for m in &page.messages {
+                list.push(&message(m));
+            }
+            emit(
+                f,
+                EV_ARCHIVE,
+                &[
+                    op.0.into(),
+                    list.into(),
+                    page.complete.into(),
+                    opt(page.first.as_deref()),
+                    opt(page.last.as_deref()),
+                    page.count.map_or(JsValue::NULL, JsValue::from),
+                ],
+            );
+        }
+        Event::Receipt { from, id } => emit(
             f,
-            EV_MESSAGE,
-            &[
-                opt(m.from.as_deref()),
-                opt(m.to.as_deref()),
-                opt(m.kind.as_deref()),
-                opt(m.id.as_deref()),
-                opt(m.body.as_deref()),
-                opt(m.subject.as_deref()),
-                opt(m.thread.as_deref()),
-                JsValue::from_str(&m.xml),
-            ],
+            EV_RECEIPT,
+            &[JsValue::from_str(&from), JsValue::from_str(&id)],
+        ),
+        Event::ChatState { from, state } => emit(
+            f,
+            EV_CHATSTATE,
+            &[JsValue::from_str(&from), JsValue::from_str(state)],
         ),
         Event::Presence(p) => emit(
             f,
@@ -347,6 +498,30 @@ fn dispatch(f: &Function, driver: &Driver<Session>, event: Event) {
             ],
         ),
         Event::RosterPush(items) => emit(f, EV_ROSTER, &[roster_items(&items).into()]),
+        Event::Occupant(o) => {
+            let codes = Array::new();
+            for c in &o.codes {
+                codes.push(&JsValue::from(*c));
+            }
+            emit(
+                f,
+                EV_OCCUPANT,
+                &[
+                    JsValue::from_str(&o.room),
+                    JsValue::from_str(&o.nick),
+                    opt(o.jid.as_deref()),
+                    opt(o.role.as_deref()),
+                    opt(o.affiliation.as_deref()),
+                    opt(o.kind.as_deref()),
+                    opt(o.show.as_deref()),
+                    opt(o.status.as_deref()),
+                    codes.into(),
+                    o.me.into(),
+                    opt(o.new_nick.as_deref()),
+                    JsValue::from_str(&o.xml),
+                ],
+            );
+        }
         Event::Completed { op, roster, xml } => emit(
             f,
             EV_COMPLETED,
@@ -381,17 +556,22 @@ fn dispatch(f: &Function, driver: &Driver<Session>, event: Event) {
         ),
         // The server's <close/> pointed elsewhere (followed once): open the new URL; the old
         // socket is dropped with its handlers, so its close never reaches the session.
-        Event::Redirect { url } => driver.open(&url, &[Session::SUBPROTOCOL]),
+        Event::Redirect { url: to } => {
+            url.replace(to.clone());
+            driver.open(&to, &[Session::SUBPROTOCOL]);
+        }
+        // A stream-managed socket dropped: open the same URL again; the session resumes.
+        Event::Reconnect { attempt } => {
+            emit(f, EV_RECONNECT, &[attempt.into()]);
+            let to = url.borrow().clone();
+            driver.open(&to, &[Session::SUBPROTOCOL]);
+        }
+        Event::Resumed => emit(f, EV_RESUMED, &[]),
+        Event::Unacknowledged { stanzas } => emit(f, EV_UNACKED, &[strings(&stanzas).into()]),
         Event::ProtocolError { error } => {
             emit(f, EV_PROTOCOL_ERROR, &[JsValue::from_str(error)]);
         }
-        Event::Undelivered { stanzas } => {
-            let list = Array::new();
-            for s in &stanzas {
-                list.push(&JsValue::from_str(s));
-            }
-            emit(f, EV_UNDELIVERED, &[list.into()]);
-        }
+        Event::Undelivered { stanzas } => emit(f, EV_UNDELIVERED, &[strings(&stanzas).into()]),
         Event::Closed {
             code,
             reason,

@@ -2,7 +2,13 @@
 //! SASL (SCRAM-SHA-256/-1, PLAIN, ANONYMOUS), resource binding, the legacy `<session/>` when
 //! required, stanza routing (messages, presences, roster pushes, pings, unknown IQs), IQ
 //! requests matched by id and origin with timeouts, in-band registration (XEP-0077) and the
-//! `<close/>` handshake including `see-other-uri` redirects.
+//! `<close/>` handshake including `see-other-uri` redirects; and the glue of the extensions
+//! (see the sibling modules): stream management is enabled after binding when offered, counts
+//! and acknowledges stanzas, and when the socket drops asks the web layer for a new one
+//! ([`Event::Reconnect`], with back-off) and resumes the stream, re-sending exactly what the
+//! server did not count; room presences become [`Event::Occupant`]s; carbon copies and archive
+//! results are only believed from the account's own bare JID (or the room queried);
+//! receipt requests and `disco#info` queries are answered.
 //!
 //! The browser layer calls `handle_open`/`handle_data`/`handle_close`/`handle_timeout` and the
 //! commands, then drains [`Session::poll_transmit`] (WebSocket text messages or a socket close
@@ -17,9 +23,16 @@
 
 use std::collections::VecDeque;
 
+use super::carbons::{self, Carbon};
+use super::chatstates;
+use super::disco::{self, NS_DISCO_INFO};
 use super::jid::Jid;
+use super::mam;
+use super::muc::{self, Occupant, Room};
+use super::receipts;
 use super::roster::{self, RosterItem, NS_ROSTER};
 use super::sasl::{self, plain, scram, Mechanism};
+use super::sm::{self, StreamManagement, NS_SM};
 use super::stanza::{self, push_i64, Message, Presence};
 use super::xml::{self, Element, Limits, NS_CLIENT, NS_FRAMING, NS_STREAMS};
 use crate::time::Millis;
@@ -37,6 +50,8 @@ const NS_REGISTER_FEATURE: &str = "http://jabber.org/features/iq-register";
 const CLOSE_WAIT_MS: u64 = 5000;
 /// Most stanzas queued before `Online`.
 const OUTBOX_MAX: usize = 256;
+/// Delay before each attempt to reconnect and resume a stream-managed session, ms.
+const RECONNECT_DELAYS: [u64; 8] = [0, 500, 1000, 2000, 4000, 8000, 15000, 30000];
 
 /// Account credentials.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,6 +82,10 @@ pub struct Config {
     pub iq_timeout_ms: u32,
     /// XML reader limits.
     pub limits: Limits,
+    /// Enable stream management (XEP-0198) with resumption when the server offers it.
+    pub stream_management: bool,
+    /// Answer delivery receipt requests (XEP-0184) by ourselves.
+    pub answer_receipts: bool,
 }
 
 impl Config {
@@ -81,8 +100,25 @@ impl Config {
             allow_plain_insecure: false,
             iq_timeout_ms: 30_000,
             limits: Limits::default(),
+            stream_management: true,
+            answer_receipts: true,
         }
     }
+}
+
+/// Extensions of an outgoing message (for [`Session::send_message_with`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MessageOptions<'a> {
+    /// `type` (`chat`, `groupchat`, `normal`, `headline`).
+    pub kind: Option<&'a str>,
+    /// `<subject/>`.
+    pub subject: Option<&'a str>,
+    /// `<thread/>`.
+    pub thread: Option<&'a str>,
+    /// Ask for a delivery receipt (XEP-0184).
+    pub receipt: bool,
+    /// A chat state (XEP-0085): `active`, `composing`, `paused`, `inactive`, `gone`.
+    pub chat_state: Option<&'a str>,
 }
 
 /// Identifies a command that completes later with [`Event::Completed`] or [`Event::Failed`].
@@ -119,6 +155,45 @@ pub enum Event {
     Presence(Presence),
     /// A trusted roster push (already acknowledged).
     RosterPush(Vec<RosterItem>),
+    /// A presence from a room we joined or are joining (XEP-0045), ours included.
+    Occupant(Occupant),
+    /// A delivery receipt (XEP-0184): `from` received our message `id`.
+    Receipt {
+        /// Who received it.
+        from: String,
+        /// The id of our message.
+        id: String,
+    },
+    /// A `disco_info` command completed (XEP-0030).
+    DiscoInfo {
+        /// The command.
+        op: OpId,
+        /// Identities and features.
+        info: disco::Info,
+    },
+    /// A `disco_items` command completed.
+    DiscoItems {
+        /// The command.
+        op: OpId,
+        /// The items.
+        items: Vec<disco::Item>,
+    },
+    /// A `query_archive` command completed (XEP-0313): one page of archived messages.
+    Archive {
+        /// The command.
+        op: OpId,
+        /// The page.
+        page: mam::Page,
+    },
+    /// A chat state notification (XEP-0085): `from` is `active`, `composing`, `paused`,
+    /// `inactive` or `gone`. (A message that carries only a chat state or a receipt is not
+    /// also reported as [`Event::Message`].)
+    ChatState {
+        /// Who.
+        from: String,
+        /// The state.
+        state: &'static str,
+    },
     /// A command finished. `roster` for `get_roster`; `xml` is the whole IQ result.
     Completed {
         /// The command.
@@ -164,6 +239,24 @@ pub enum Event {
         /// The stanzas, as they would have been sent.
         stanzas: Vec<String>,
     },
+    /// The socket of a stream-managed session dropped (instead of [`Event::Closed`], after a
+    /// delay from `poll_timeout`): open the same URL again now (attempt 1, 2, …); the session
+    /// then resumes the stream by itself.
+    Reconnect {
+        /// Attempt number, from 1.
+        attempt: u32,
+    },
+    /// The stream was resumed (XEP-0198) after a drop: nothing was lost; stanzas the server
+    /// had not acknowledged were sent again, then those queued meanwhile.
+    Resumed,
+    /// Stanzas sent on a stream-managed session that the server never acknowledged, when the
+    /// stream ends without resumption (resumption refused, given up, or the session closed):
+    /// they may not have arrived. On a refused resumption a fresh session follows
+    /// ([`Event::Online`] again; rooms, carbons and presence must be set up anew).
+    Unacknowledged {
+        /// The stanzas, as sent.
+        stanzas: Vec<String>,
+    },
     /// Malformed XML or a limit hit; the session closes.
     ProtocolError {
         /// What was wrong.
@@ -189,6 +282,8 @@ pub enum Error {
     NotConnected,
     /// The outbox (256 stanzas queued before `Online`) is full.
     OutboxFull,
+    /// Stream management holds 1000 stanzas the server has not acknowledged yet.
+    TooManyUnacked,
     /// An argument is invalid.
     BadArgument(&'static str),
 }
@@ -201,6 +296,7 @@ impl Error {
             Error::Xml(e) => e.as_str(),
             Error::NotConnected => "XMPP: not connected",
             Error::OutboxFull => "XMPP: outbox full (256 stanzas queued before online)",
+            Error::TooManyUnacked => "XMPP: 1000 stanzas await the server's acknowledgement",
             Error::BadArgument(s) => s,
         }
     }
@@ -215,9 +311,27 @@ enum Phase {
     Sasl,
     Binding,
     SessionStart,
+    /// `<resume/>` sent on a new stream.
+    Resuming,
     Online,
     Closing,
     Closed,
+    /// A stream-managed socket dropped; waiting to open a new one and resume.
+    Reconnecting,
+}
+
+/// Reconnection of a dropped stream-managed session.
+#[derive(Clone, Debug)]
+struct Reconnect {
+    attempt: u32,
+    /// When to ask for the next socket (`None`: asked, waiting for it).
+    at: Option<Millis>,
+    started: Millis,
+    jid: Option<Jid>,
+    presence_sent: bool,
+    code: u16,
+    reason: String,
+    clean: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -235,7 +349,16 @@ struct LoginState {
 enum Purpose {
     Bind,
     Session,
-    Op { op: OpId, roster: bool },
+    Op { op: OpId, kind: Kind },
+}
+
+/// What the result of a command's IQ carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Plain,
+    Roster,
+    DiscoInfo,
+    DiscoItems,
 }
 
 #[derive(Clone, Debug)]
@@ -244,6 +367,8 @@ struct PendingIq {
     to: Option<String>,
     deadline: Millis,
     purpose: Purpose,
+    /// An archive query's results so far.
+    mam: Option<Box<mam::Pending>>,
 }
 
 /// The XMPP session state machine.
@@ -279,10 +404,44 @@ pub struct Session {
     redirect_pending: bool,
     /// Stanzas are queued in `Phase::Idle`: before the first socket opens (not after a close).
     idle_queue: bool,
+    /// The latest time passed in (for deadlines set by commands that take none).
+    now: Millis,
+    sm: StreamManagement,
+    /// The post-authentication features offered stream management.
+    sm_offered: bool,
+    /// Send `<r/>` at this time (set when a counted stanza goes out).
+    ack_due: Option<Millis>,
+    /// The outstanding `<r/>` must be answered by then, else the socket is presumed dead.
+    ack_deadline: Option<Millis>,
+    reconnect: Option<Reconnect>,
+    /// Both `<close/>`s were exchanged on the current stream.
+    closed_cleanly: bool,
+    rooms: Vec<Room>,
+    /// Our entity capabilities hash (XEP-0115).
+    caps_ver: String,
+}
+
+/// Whether serialised XML is a top-level stanza as this crate writes them.
+fn is_stanza_xml(xml: &str) -> bool {
+    ["<message ", "<presence ", "<iq "].iter().any(|p| {
+        xml.starts_with(p)
+            && xml
+                .get(p.len()..)
+                .is_some_and(|r| r.starts_with("xmlns=\"jabber:client\""))
+    })
 }
 
 fn framing(name: &str) -> Element {
     Element::new(name, NS_FRAMING)
+}
+
+/// Condition and text of a stanza's `<error/>`.
+fn error_of(stanza: &Element) -> (String, Option<String>) {
+    stanza
+        .child("error", NS_CLIENT)
+        .map_or((String::from("undefined-condition"), None), |e| {
+            condition_of(e, NS_STANZAS)
+        })
 }
 
 /// Condition (first child element in `ns` other than `text`) and text of an error element.
@@ -314,6 +473,7 @@ impl Session {
         let d = h.finalize();
         let mut id_prefix = sasl::base64_encode(d.get(..6).unwrap_or(&[]));
         id_prefix = id_prefix.replace(['+', '/'], "x");
+        let receipts = config.answer_receipts;
         let login = config.credentials.as_ref().map(|c| LoginState {
             username: c.username.clone(),
             password: c.password.clone(),
@@ -350,6 +510,15 @@ impl Session {
             redirected: false,
             redirect_pending: false,
             idle_queue: true,
+            now: Millis::ZERO,
+            sm: StreamManagement::default(),
+            sm_offered: false,
+            ack_due: None,
+            ack_deadline: None,
+            reconnect: None,
+            closed_cleanly: false,
+            rooms: Vec::new(),
+            caps_ver: disco::ver(receipts),
         }
     }
 
@@ -398,6 +567,10 @@ impl Session {
             .map(|p| p.deadline)
             .chain(self.close_deadline)
             .chain(self.negotiation_deadline)
+            .chain(self.ack_due)
+            .chain(self.ack_deadline)
+            .chain(self.reconnect.as_ref().and_then(|r| r.at))
+            .chain(self.rooms.iter().filter_map(|r| r.deadline))
             .min()
     }
 
@@ -420,7 +593,19 @@ impl Session {
     }
 
     fn send(&mut self, el: &Element) {
-        self.transmits.push_back(Transmit::Text(el.to_xml()));
+        self.push_out(el.to_xml());
+    }
+
+    /// Queues one serialised element for the socket; a stanza is counted and kept for stream
+    /// management, and an `<r/>` is scheduled for the end of the current burst.
+    fn push_out(&mut self, xml: String) {
+        if self.sm.counting_out() && is_stanza_xml(&xml) {
+            self.sm.sent(&xml);
+            if !self.sm.requested && self.ack_due.is_none() {
+                self.ack_due = Some(self.now);
+            }
+        }
+        self.transmits.push_back(Transmit::Text(xml));
     }
 
     fn event(&mut self, e: Event) {
@@ -444,6 +629,7 @@ impl Session {
                 | Phase::Sasl
                 | Phase::Binding
                 | Phase::SessionStart
+                | Phase::Resuming
         )
     }
 
@@ -451,10 +637,14 @@ impl Session {
     /// negotiating, else refuses it.
     fn send_stanza(&mut self, xml: String) -> Result<(), Error> {
         if self.phase == Phase::Online {
-            self.transmits.push_back(Transmit::Text(xml));
+            if self.sm.unacked_len() >= sm::QUEUE_MAX {
+                return Err(Error::TooManyUnacked);
+            }
+            self.push_out(xml);
             return Ok(());
         }
         let queueing = self.negotiating()
+            || self.phase == Phase::Reconnecting
             || (self.phase == Phase::Idle && self.idle_queue)
             || (self.phase == Phase::Closed && self.redirect_pending);
         if !queueing {
@@ -497,6 +687,7 @@ impl Session {
             to: to.map(String::from),
             deadline: now + self.timeout_ms(),
             purpose,
+            mam: None,
         });
     }
 
@@ -564,6 +755,14 @@ impl Session {
 
     /// The socket opened: sends `<open/>`. Also used after a redirect or reconnect.
     pub fn handle_open(&mut self, now: Millis) {
+        self.now = now;
+        if let Some(r) = self.reconnect.as_mut() {
+            r.at = None;
+        }
+        self.ack_due = None;
+        self.ack_deadline = None;
+        self.sm.requested = false;
+        self.closed_cleanly = false;
         self.authenticated = false;
         self.jid = None;
         self.jid_str = None;
@@ -584,7 +783,66 @@ impl Session {
     /// an [`Event::Redirect`] the web layer must not report the old socket's close (it opens
     /// the new URL instead: the queue is kept for that stream); a `handle_close` then means
     /// the new socket failed, and reports the queue.
-    pub fn handle_close(&mut self, _now: Millis, code: u16, reason: &str, clean: bool) {
+    pub fn handle_close(&mut self, now: Millis, code: u16, reason: &str, clean: bool) {
+        self.now = now;
+        self.ack_due = None;
+        self.ack_deadline = None;
+        let resumable = self.disconnect_ops.is_empty()
+            && self.sm.resumable()
+            && (self.phase == Phase::Online
+                || (self.reconnect.is_some()
+                    && (self.negotiating() || self.phase == Phase::Reconnecting)));
+        if resumable && self.schedule_reconnect(now, code, reason, clean) {
+            return;
+        }
+        self.finish_closed(code, reason, clean);
+    }
+
+    /// Plans the next reconnection attempt; `false` when attempts or the server's resumption
+    /// window are exhausted.
+    fn schedule_reconnect(&mut self, now: Millis, code: u16, reason: &str, clean: bool) -> bool {
+        let window = self
+            .sm
+            .max_secs()
+            .map_or(300_000, |s| u64::from(s).saturating_mul(1000).min(300_000));
+        let jid = self.jid.take();
+        let presence_sent = self.presence_sent;
+        let r = self.reconnect.get_or_insert(Reconnect {
+            attempt: 0,
+            at: None,
+            started: now,
+            jid,
+            presence_sent,
+            code,
+            reason: String::from(reason),
+            clean,
+        });
+        let Some(delay) = RECONNECT_DELAYS.get(usize::try_from(r.attempt).unwrap_or(usize::MAX))
+        else {
+            return false;
+        };
+        if now.since(r.started).saturating_add(*delay) > window {
+            return false;
+        }
+        r.attempt = r.attempt.saturating_add(1);
+        r.at = Some(now + *delay);
+        self.phase = Phase::Reconnecting;
+        self.authenticated = false;
+        self.jid_str = None;
+        self.scram = None;
+        self.close_deadline = None;
+        self.negotiation_deadline = None;
+        true
+    }
+
+    /// The session is over: fails what is pending, reports what was not delivered, `Closed`.
+    fn finish_closed(&mut self, code: u16, reason: &str, clean: bool) {
+        let (code, reason, clean) = match self.reconnect.take() {
+            // A failed reconnection reports the close that dropped the session.
+            Some(r) if self.phase == Phase::Reconnecting => (r.code, r.reason, r.clean),
+            _ => (code, String::from(reason), clean || self.closed_cleanly),
+        };
+        self.closed_cleanly = false;
         self.redirect_pending = false;
         self.idle_queue = false;
         self.phase = Phase::Idle;
@@ -595,24 +853,72 @@ impl Session {
         self.close_deadline = None;
         self.negotiation_deadline = None;
         self.complete_disconnects();
-        for p in core::mem::take(&mut self.pending) {
-            if let Purpose::Op { op, .. } = p.purpose {
-                self.fail_op(op, "closed", None);
-            }
-        }
+        self.fail_pending("closed", None);
+        self.end_rooms();
         if let Some(op) = self.login.as_mut().and_then(|l| l.op.take()) {
             self.fail_op(op, "closed", None);
         }
+        self.report_unacked(None);
         self.report_undelivered();
         self.event(Event::Closed {
             code,
-            reason: String::from(reason),
+            reason,
             clean,
         });
     }
 
+    /// Forgets the rooms (the server's session is gone), failing their pending commands.
+    fn end_rooms(&mut self) {
+        for r in core::mem::take(&mut self.rooms) {
+            if let Some(op) = r.op {
+                self.fail_op(op, "closed", None);
+            }
+        }
+    }
+
+    /// The stream could not be resumed: what the old session had is gone; bind a new one.
+    fn fresh_session(&mut self, now: Millis, h: Option<u32>) {
+        self.report_unacked(h);
+        self.reconnect = None;
+        self.fail_pending("closed", Some("stream not resumed"));
+        self.end_rooms();
+        self.presence_sent = false;
+        self.start_bind(now);
+    }
+
+    /// Fails every pending IQ command.
+    fn fail_pending(&mut self, condition: &str, text: Option<&str>) {
+        for p in core::mem::take(&mut self.pending) {
+            if let Purpose::Op { op, .. } = p.purpose {
+                self.fail_op(op, condition, text);
+            }
+        }
+    }
+
+    /// Ends stream management, reporting stanzas that may not have arrived.
+    fn report_unacked(&mut self, h: Option<u32>) {
+        let stanzas = self.sm.lost(h);
+        self.ack_due = None;
+        self.ack_deadline = None;
+        if !stanzas.is_empty() {
+            self.event(Event::Unacknowledged { stanzas });
+        }
+    }
+
+    /// The browser's network came back (`online`) or went away: a reconnection waiting for
+    /// its back-off delay is tried at once when the network returns.
+    pub fn handle_network(&mut self, now: Millis, online: bool) {
+        self.now = now;
+        if let Some(r) = self.reconnect.as_mut().filter(|_| online) {
+            if r.at.is_some() {
+                r.at = Some(now);
+            }
+        }
+    }
+
     /// Time passed: expires IQs, negotiation steps and the close wait.
     pub fn handle_timeout(&mut self, now: Millis) {
+        self.now = now;
         let mut expired = Vec::new();
         self.pending.retain(|p| {
             if p.deadline <= now {
@@ -630,6 +936,15 @@ impl Session {
                 }
             }
         }
+        if self.negotiation_deadline.is_some_and(|d| d <= now) && self.reconnect.is_some() {
+            // A reconnection attempt hangs: drop that socket and try the next one.
+            self.negotiation_deadline = None;
+            self.phase = Phase::Reconnecting;
+            self.transmits.push_back(Transmit::Close {
+                code: 1000,
+                reason: "negotiation timeout",
+            });
+        }
         if self.negotiation_deadline.is_some_and(|d| d <= now) {
             self.negotiation_deadline = None;
             self.event(Event::StreamError {
@@ -644,11 +959,53 @@ impl Session {
         if self.close_deadline.is_some_and(|d| d <= now) {
             self.close_socket("close timeout");
         }
+        let mut i = 0;
+        while let Some(r) = self.rooms.get(i) {
+            if r.deadline.is_some_and(|d| d <= now) {
+                let r = self.rooms.remove(i);
+                if let Some(op) = r.op {
+                    self.fail_op(op, "remote-server-timeout", None);
+                }
+            } else {
+                i += 1;
+            }
+        }
+        if self.ack_due.is_some_and(|d| d <= now) {
+            self.ack_due = None;
+            if self.phase == Phase::Online && self.sm.unacked_len() > 0 && !self.sm.requested {
+                self.sm.requested = true;
+                self.send(&StreamManagement::request());
+                self.ack_deadline = Some(now + self.timeout_ms());
+            }
+        }
+        if self.ack_deadline.is_some_and(|d| d <= now) {
+            // No <a/> in time: the connection is presumed dead. Closing it while still online
+            // makes the close resume the stream on a new socket.
+            self.ack_deadline = None;
+            if self.phase == Phase::Online {
+                self.transmits.push_back(Transmit::Close {
+                    code: 1000,
+                    reason: "ack timeout",
+                });
+            }
+        }
+        if let Some(r) = self.reconnect.as_mut() {
+            if r.at.is_some_and(|d| d <= now) {
+                r.at = None;
+                let attempt = r.attempt;
+                self.event(Event::Reconnect { attempt });
+            }
+        }
     }
 
     /// One WebSocket message (one element, UTF-8).
     pub fn handle_data(&mut self, now: Millis, data: &[u8]) {
-        if matches!(self.phase, Phase::Idle | Phase::Closed) || xml::is_blank(data) {
+        self.now = now;
+        if matches!(
+            self.phase,
+            Phase::Idle | Phase::Closed | Phase::Reconnecting
+        ) || xml::is_blank(data)
+        {
             return;
         }
         let el = match xml::parse(data, &self.config.limits, NS_CLIENT) {
@@ -661,6 +1018,12 @@ impl Session {
         };
         if el.is("close", NS_FRAMING) {
             self.on_server_close(&el);
+            return;
+        }
+        if el.ns == NS_CLIENT && matches!(el.name.as_str(), "message" | "presence" | "iq") {
+            self.sm.received();
+        } else if el.ns == NS_SM {
+            self.on_sm(now, &el);
             return;
         }
         if el.is("error", NS_STREAMS) {
@@ -678,8 +1041,8 @@ impl Session {
             if el.ns == NS_CLIENT {
                 match el.name.as_str() {
                     "iq" => self.on_iq(now, &el),
-                    "message" => self.event(Event::Message(Message::from_element(&el))),
-                    "presence" => self.event(Event::Presence(Presence::from_element(&el))),
+                    "message" => self.on_message(&el),
+                    "presence" => self.on_presence(now, &el),
                     _ => {}
                 }
             }
@@ -700,14 +1063,78 @@ impl Session {
         } else if el.ns == NS_CLIENT {
             match el.name.as_str() {
                 "iq" => self.on_iq(now, &el),
-                "message" => self.event(Event::Message(Message::from_element(&el))),
-                "presence" => self.event(Event::Presence(Presence::from_element(&el))),
+                "message" => self.on_message(&el),
+                "presence" => self.on_presence(now, &el),
                 _ => {}
             }
         }
     }
 
+    /// Stream management nonzas.
+    fn on_sm(&mut self, now: Millis, el: &Element) {
+        match el.name.as_str() {
+            "r" if self.phase == Phase::Online && self.sm.active() => {
+                let a = self.sm.answer();
+                self.send(&a);
+            }
+            "a" => {
+                let ok = sm::parse_h(el).map(|h| self.sm.on_ack(h));
+                match ok {
+                    Some(Ok(())) => {
+                        self.sm.requested = false;
+                        self.ack_deadline = None;
+                        if self.sm.unacked_len() > 0 && self.ack_due.is_none() {
+                            self.ack_due = Some(now);
+                        }
+                    }
+                    Some(Err(e)) => self.fatal(e),
+                    None => self.fatal("XEP-0198: <a/> without a valid h"),
+                }
+            }
+            "enabled" if self.sm.counting_out() => self.sm.on_enabled(el),
+            "resumed" if self.phase == Phase::Resuming && self.sm.is_ours(el) => {
+                match sm::parse_h(el).map(|h| self.sm.on_resumed(h)) {
+                    Some(Ok(resend)) => self.resumed(resend),
+                    Some(Err(e)) => self.fatal(e),
+                    None => self.fatal("XEP-0198: <resumed/> without a valid h"),
+                }
+            }
+            "failed" if self.phase == Phase::Resuming => self.fresh_session(now, sm::parse_h(el)),
+            // Enabling failed: carry on without stream management.
+            "failed" => self.sm.reset(),
+            _ => {}
+        }
+    }
+
+    /// The stream resumed: re-send what the server did not count, then the queue.
+    fn resumed(&mut self, resend: Vec<String>) {
+        if let Some(r) = self.reconnect.take() {
+            self.jid_str = r.jid.as_ref().map(Jid::full);
+            self.jid = r.jid;
+            self.presence_sent = r.presence_sent;
+        }
+        self.phase = Phase::Online;
+        self.negotiation_deadline = None;
+        self.event(Event::Resumed);
+        for x in resend {
+            self.push_out(x);
+        }
+        for x in core::mem::take(&mut self.outbox) {
+            self.push_out(x);
+        }
+    }
+
+    /// A protocol violation by the server: report it and close the socket.
+    fn fatal(&mut self, error: &'static str) {
+        self.event(Event::ProtocolError { error });
+        self.close_socket(error);
+    }
+
+    /// The server's `<close/>`: answered with ours unless we started; the stream has then
+    /// ended properly (the close is reported clean even if the WebSocket's own closing
+    /// handshake then races the server's TCP close, as it does with Prosody).
     fn on_server_close(&mut self, el: &Element) {
+        self.report_unacked(None);
         if let Some(url) = el.attr("see-other-uri") {
             let ok = url.starts_with("wss://")
                 || (!self.config.transport_secure && url.starts_with("ws://"));
@@ -722,6 +1149,8 @@ impl Session {
         if self.phase != Phase::Closing {
             self.send(&framing("close"));
         }
+        // (After a followed redirect the session goes on: the next socket decides.)
+        self.closed_cleanly = !self.redirect_pending;
         self.close_socket("");
         self.complete_disconnects();
     }
@@ -747,18 +1176,33 @@ impl Session {
             }
             return;
         }
-        let Some(bind) = el.child("bind", NS_BIND) else {
+        if el.child("bind", NS_BIND).is_none() {
             self.fail_auth(
                 now,
                 "undefined-condition",
                 Some("server offers no resource binding"),
             );
             return;
-        };
-        let _ = bind;
+        }
         self.session_required = el
             .child("session", NS_SESSION)
             .is_some_and(|s| s.child("optional", NS_SESSION).is_none());
+        self.sm_offered = self.config.stream_management && el.child("sm", NS_SM).is_some();
+        if self.reconnect.is_some() {
+            if let Some(resume) = self.sm.resume().filter(|_| self.sm_offered) {
+                self.send(&resume);
+                self.phase = Phase::Resuming;
+                self.negotiation_deadline = Some(now + self.timeout_ms());
+                return;
+            }
+            // The server no longer offers stream management: a fresh session.
+            self.fresh_session(now, None);
+            return;
+        }
+        self.start_bind(now);
+    }
+
+    fn start_bind(&mut self, now: Millis) {
         let resource = self.login.as_ref().and_then(|l| l.resource.clone());
         let mut payload = Element::new("bind", NS_BIND);
         if let Some(r) = resource.filter(|r| !r.is_empty()) {
@@ -932,14 +1376,13 @@ impl Session {
                 if closing && !matches!(p.purpose, Purpose::Op { .. }) {
                     return;
                 }
-                if kind == "result" {
+                if let (Some(mut q), Purpose::Op { op, .. }, "result") = (p.mam, p.purpose, kind) {
+                    mam::finish(el, &mut q.page);
+                    self.event(Event::Archive { op, page: q.page });
+                } else if kind == "result" {
                     self.on_iq_result(now, el, p.purpose);
                 } else {
-                    let (cond, text) = el
-                        .child("error", NS_CLIENT)
-                        .map_or((String::from("undefined-condition"), None), |e| {
-                            condition_of(e, NS_STANZAS)
-                        });
+                    let (cond, text) = error_of(el);
                     match p.purpose {
                         Purpose::Op { op, .. } => self.fail_op(op, &cond, text.as_deref()),
                         Purpose::Bind | Purpose::Session => {
@@ -953,12 +1396,20 @@ impl Session {
                 let from = from.map(String::from);
                 let is_set = el.attr("type") == Some("set");
                 if el.child("ping", NS_PING).is_some() {
-                    self.answer_result(&id, from.as_deref());
+                    self.answer_result(&id, from.as_deref(), None);
+                } else if let (false, Some(q)) = (is_set, el.child("query", NS_DISCO_INFO)) {
+                    let node = q.attr("node");
+                    if disco::is_our_node(node, &self.caps_ver) {
+                        let q = disco::info_query(node, self.config.answer_receipts);
+                        self.answer_result(&id, from.as_deref(), Some(q));
+                    } else {
+                        self.answer_error(&id, from.as_deref(), "item-not-found");
+                    }
                 } else if let (true, Some(q)) = (is_set, el.child("query", NS_ROSTER)) {
                     if self.roster_push_trusted(from.as_deref()) {
                         let items = roster::parse_items(q);
                         self.event(Event::RosterPush(items));
-                        self.answer_result(&id, from.as_deref());
+                        self.answer_result(&id, from.as_deref(), None);
                     }
                 } else {
                     self.answer_error(&id, from.as_deref(), "service-unavailable");
@@ -966,6 +1417,167 @@ impl Session {
             }
             _ => {}
         }
+    }
+
+    /// A message: carbon copies are unwrapped (forged ones dropped), receipt requests answered,
+    /// receipts and chat states reported.
+    fn on_message(&mut self, el: &Element) {
+        if let Some((queryid, result)) = mam::result(el) {
+            // An archive result: kept for its query when it comes from the archive queried,
+            // never delivered as a live message.
+            let me = self.jid.as_ref();
+            let from = el.attr("from").map(Jid::parse);
+            if let Some(q) = self
+                .pending
+                .iter_mut()
+                .filter_map(|p| p.mam.as_deref_mut())
+                .find(|q| q.queryid == queryid)
+            {
+                let owner = q.archive.as_ref().or(me);
+                let trusted = match from {
+                    None => q.archive.is_none(),
+                    Some(f) => f.is_some_and(|f| {
+                        f.resource.is_none() && owner.is_some_and(|o| f.same_bare(o))
+                    }),
+                };
+                if trusted && q.page.messages.len() < mam::PAGE_MAX {
+                    if let Some(m) = mam::archived(result) {
+                        q.page.messages.push(m);
+                    }
+                }
+            }
+            return;
+        }
+        let (inner, carbon) = match carbons::classify(el, self.jid.as_ref()) {
+            Carbon::No => (el, None),
+            Carbon::Copy(dir, m) => (m, Some(dir)),
+            Carbon::Forged => return,
+        };
+        let mut m = Message::from_element(inner);
+        m.carbon = carbon;
+        let receipt = receipts::received(inner);
+        let notification = m.body.is_none()
+            && m.subject.is_none()
+            && (carbon.is_some() || receipt.is_some() || m.chat_state.is_some());
+        let from = m.from.clone().unwrap_or_default();
+        let state = m.chat_state;
+        let answer =
+            m.receipt_request && self.config.answer_receipts && self.phase == Phase::Online;
+        if !notification {
+            self.event(Event::Message(m));
+        }
+        if carbon.is_some() {
+            return;
+        }
+        if let Some(id) = receipt {
+            self.event(Event::Receipt {
+                from: from.clone(),
+                id: String::from(id),
+            });
+        }
+        if let Some(state) = state {
+            self.event(Event::ChatState { from, state });
+        }
+        if answer {
+            let id = self.new_id();
+            if let Some(a) = receipts::answer(inner, &id) {
+                self.send(&a);
+            }
+        }
+    }
+
+    /// A presence: from a tracked room it is an occupant's (and may complete a join or a
+    /// leave), else an ordinary one.
+    fn on_presence(&mut self, now: Millis, el: &Element) {
+        let from = el.attr("from").and_then(Jid::parse);
+        let found = from.and_then(|f| {
+            let i = self
+                .rooms
+                .iter()
+                .position(|r| f.resource.is_some() && r.jid.same_bare(&f))?;
+            Some((i, f.resource.unwrap_or_default()))
+        });
+        let Some((i, nick)) = found else {
+            self.event(Event::Presence(Presence::from_element(el)));
+            return;
+        };
+        let Some(room) = self.rooms.get(i) else {
+            return;
+        };
+        if el.attr("type") == Some("error") {
+            if room.joined {
+                self.event(Event::Presence(Presence::from_element(el)));
+            } else {
+                // The join was refused (nickname in use, password, members only, banned…).
+                let r = self.rooms.remove(i);
+                let (cond, text) = error_of(el);
+                let text = text.or_else(|| {
+                    (cond == "conflict")
+                        .then(|| String::from("the nickname is already in use in this room"))
+                });
+                if let Some(op) = r.op {
+                    self.fail_op(op, &cond, text.as_deref());
+                }
+            }
+            return;
+        }
+        let occ = Occupant::from_presence(el, &room.jid, &nick, &room.nick);
+        let me = occ.me;
+        let gone = occ.kind.as_deref() == Some("unavailable");
+        let created = occ.codes.contains(&201);
+        let renamed = occ
+            .codes
+            .contains(&303)
+            .then(|| occ.new_nick.clone())
+            .flatten();
+        let xml = occ.xml.clone();
+        self.event(Event::Occupant(occ));
+        let Some(room) = self.rooms.get_mut(i).filter(|_| me) else {
+            return;
+        };
+        if let (true, Some(n)) = (gone, renamed) {
+            room.nick = n;
+        } else if gone {
+            // Left: asked for, or kicked, banned, the room destroyed…
+            let r = self.rooms.remove(i);
+            if let Some(op) = r.op {
+                if r.leaving {
+                    self.complete(op, Some(xml));
+                } else {
+                    self.fail_op(op, "closed", Some("removed from the room"));
+                }
+            }
+        } else if !room.joined {
+            room.joined = true;
+            let op = room.op.take();
+            room.deadline = None;
+            if let (true, Some(op)) = (created, op) {
+                // We created the room: accept the default configuration, which unlocks it
+                // for others; the join completes with that.
+                let to = room.jid.bare();
+                let q = muc::instant_room();
+                self.send_iq(
+                    now,
+                    "set",
+                    Some(&to),
+                    Some(q),
+                    Purpose::Op {
+                        op,
+                        kind: Kind::Plain,
+                    },
+                );
+            } else if let Some(op) = op {
+                self.complete(op, Some(xml));
+            }
+        }
+    }
+
+    fn complete(&mut self, op: OpId, xml: Option<String>) {
+        self.event(Event::Completed {
+            op,
+            roster: None,
+            xml,
+        });
     }
 
     /// RFC 6121 §2.1.6: a push is trusted when `from` is absent or our bare JID.
@@ -979,11 +1591,14 @@ impl Session {
         }
     }
 
-    fn answer_result(&mut self, id: &str, to: Option<&str>) {
-        let iq = Element::new("iq", NS_CLIENT)
+    fn answer_result(&mut self, id: &str, to: Option<&str>, payload: Option<Element>) {
+        let mut iq = Element::new("iq", NS_CLIENT)
             .with_attr("type", "result")
             .with_attr("id", id)
             .with_opt_attr("to", to);
+        if let Some(p) = payload {
+            iq = iq.with_child(p);
+        }
         self.send(&iq);
     }
 
@@ -1029,8 +1644,22 @@ impl Session {
                 }
             }
             Purpose::Session => self.go_online(),
-            Purpose::Op { op, roster } => {
-                let items = roster.then(|| {
+            Purpose::Op {
+                op,
+                kind: Kind::DiscoInfo,
+            } => {
+                let info = disco::parse_info(el);
+                self.event(Event::DiscoInfo { op, info });
+            }
+            Purpose::Op {
+                op,
+                kind: Kind::DiscoItems,
+            } => {
+                let items = disco::parse_items(el);
+                self.event(Event::DiscoItems { op, items });
+            }
+            Purpose::Op { op, kind } => {
+                let items = (kind == Kind::Roster).then(|| {
                     el.child("query", NS_ROSTER)
                         .map(roster::parse_items)
                         .unwrap_or_default()
@@ -1047,6 +1676,12 @@ impl Session {
     fn go_online(&mut self) {
         self.phase = Phase::Online;
         self.negotiation_deadline = None;
+        if self.sm_offered {
+            let enable = self.sm.enable();
+            self.send(&enable);
+        } else {
+            self.sm.reset();
+        }
         let jid = self.jid_str.clone().unwrap_or_default();
         self.event(Event::Online { jid });
         if let Some(op) = self.login.as_mut().and_then(|l| l.op.take()) {
@@ -1057,7 +1692,7 @@ impl Session {
             });
         }
         for s in core::mem::take(&mut self.outbox) {
-            self.transmits.push_back(Transmit::Text(s));
+            self.push_out(s);
         }
     }
 
@@ -1132,7 +1767,16 @@ impl Session {
         let q = Element::new("query", NS_REGISTER)
             .with_child(Element::new("username", NS_REGISTER).with_text(username))
             .with_child(Element::new("password", NS_REGISTER).with_text(password));
-        self.send_iq(now, "set", None, Some(q), Purpose::Op { op, roster: false });
+        self.send_iq(
+            now,
+            "set",
+            None,
+            Some(q),
+            Purpose::Op {
+                op,
+                kind: Kind::Plain,
+            },
+        );
         op
     }
 
@@ -1170,7 +1814,10 @@ impl Session {
             "set",
             Some(&domain),
             Some(q),
-            Purpose::Op { op, roster: false },
+            Purpose::Op {
+                op,
+                kind: Kind::Plain,
+            },
         );
         op
     }
@@ -1182,7 +1829,16 @@ impl Session {
             Err(op) => return op,
         };
         let q = Element::new("query", NS_REGISTER).with_child(Element::new("remove", NS_REGISTER));
-        self.send_iq(now, "set", None, Some(q), Purpose::Op { op, roster: false });
+        self.send_iq(
+            now,
+            "set",
+            None,
+            Some(q),
+            Purpose::Op {
+                op,
+                kind: Kind::Plain,
+            },
+        );
         op
     }
 
@@ -1197,7 +1853,10 @@ impl Session {
             "get",
             None,
             Some(roster::get_query()),
-            Purpose::Op { op, roster: true },
+            Purpose::Op {
+                op,
+                kind: Kind::Roster,
+            },
         );
         op
     }
@@ -1223,7 +1882,10 @@ impl Session {
             "set",
             None,
             Some(roster::set_query(jid, name, groups)),
-            Purpose::Op { op, roster: false },
+            Purpose::Op {
+                op,
+                kind: Kind::Plain,
+            },
         );
         op
     }
@@ -1243,9 +1905,95 @@ impl Session {
             "set",
             None,
             Some(roster::remove_query(jid)),
-            Purpose::Op { op, roster: false },
+            Purpose::Op {
+                op,
+                kind: Kind::Plain,
+            },
         );
         op
+    }
+
+    /// Joins a room (XEP-0045) as `nick`; completes when the room shows us in (after
+    /// accepting the default configuration if we created it, which unlocks the room).
+    /// Fails with the room's error: `conflict` when the nickname is taken,
+    /// `not-authorized` for a wrong password, `registration-required`, `forbidden`…
+    pub fn join_room(
+        &mut self,
+        now: Millis,
+        room: &str,
+        nick: &str,
+        password: Option<&str>,
+        history: &muc::History,
+    ) -> OpId {
+        let op = match self.online_op() {
+            Ok(op) => op,
+            Err(op) => return op,
+        };
+        let Some(jid) = Jid::parse(room).filter(|j| j.local.is_some() && j.resource.is_none())
+        else {
+            self.fail_op(op, "jid-malformed", Some("not a room JID"));
+            return op;
+        };
+        let r = Room {
+            jid,
+            nick: String::from(nick),
+            op: Some(op),
+            deadline: Some(now + self.timeout_ms()),
+            joined: false,
+            leaving: false,
+        };
+        let to = r.occupant_jid();
+        if Jid::parse(&to).is_none() {
+            self.fail_op(op, "jid-malformed", Some("bad nickname"));
+        } else if self.rooms.iter().any(|x| x.jid.same_bare(&r.jid)) {
+            self.fail_op(op, "unexpected-request", Some("already in this room"));
+        } else {
+            let p = muc::join(&to, password, history, Some(disco::caps(&self.caps_ver)));
+            self.send(&p);
+            self.rooms.push(r);
+        }
+        op
+    }
+
+    /// Leaves a room; completes when the room confirms.
+    pub fn leave_room(&mut self, now: Millis, room: &str, status: Option<&str>) -> OpId {
+        let op = match self.online_op() {
+            Ok(op) => op,
+            Err(op) => return op,
+        };
+        let jid = Jid::parse(room);
+        let Some(i) = self
+            .rooms
+            .iter()
+            .position(|r| jid.as_ref().is_some_and(|j| r.jid.same_bare(j)))
+        else {
+            self.fail_op(op, "item-not-found", Some("not in this room"));
+            return op;
+        };
+        let deadline = now + self.timeout_ms();
+        let Some(r) = self.rooms.get_mut(i) else {
+            return op;
+        };
+        let earlier = r.op.replace(op);
+        r.leaving = true;
+        r.deadline = Some(deadline);
+        let to = r.occupant_jid();
+        if let Some(e) = earlier {
+            self.fail_op(e, "closed", Some("left the room"));
+        }
+        let p = stanza::presence(Some("unavailable"), Some(&to), None, status, None);
+        self.send(&p);
+        op
+    }
+
+    /// Sets a room's subject; returns the message id.
+    ///
+    /// # Errors
+    /// As [`Session::send_message`].
+    pub fn set_room_subject(&mut self, room: &str, subject: &str) -> Result<String, Error> {
+        let id = self.new_id();
+        self.send_stanza(muc::subject(&id, room, subject).to_xml())?;
+        Ok(id)
     }
 
     /// Sends a message; returns its id. Sent now when online, else queued until `Online`
@@ -1262,10 +2010,125 @@ impl Session {
         subject: Option<&str>,
         thread: Option<&str>,
     ) -> Result<String, Error> {
+        let o = MessageOptions {
+            kind,
+            subject,
+            thread,
+            ..MessageOptions::default()
+        };
+        self.send_message_with(to, Some(body), &o)
+    }
+
+    /// Sends a message with extensions (a receipt request, a chat state); without a body it
+    /// is a notification (e.g. a chat state alone). Returns its id.
+    ///
+    /// # Errors
+    /// [`Error::BadArgument`] for an unknown chat state, else as [`Session::send_message`].
+    pub fn send_message_with(
+        &mut self,
+        to: &str,
+        body: Option<&str>,
+        o: &MessageOptions<'_>,
+    ) -> Result<String, Error> {
+        let state = match o.chat_state {
+            Some(s) => {
+                Some(chatstates::state(s).ok_or(Error::BadArgument("XMPP: unknown chat state"))?)
+            }
+            None => None,
+        };
         let id = self.new_id();
-        let m = stanza::message(&id, to, body, kind, subject, thread);
+        let mut m = stanza::message(&id, to, body, o.kind, o.subject, o.thread);
+        if o.receipt {
+            m = m.with_child(receipts::request());
+        }
+        if let Some(s) = state {
+            m = m.with_child(chatstates::element(s));
+        }
         self.send_stanza(m.to_xml())?;
         Ok(id)
+    }
+
+    /// Asks `jid` (the server when `None`) for its identities and features (XEP-0030),
+    /// optionally of `node`; completes with [`Event::DiscoInfo`].
+    pub fn disco_info(&mut self, now: Millis, jid: Option<&str>, node: Option<&str>) -> OpId {
+        self.disco(now, jid, node, Kind::DiscoInfo)
+    }
+
+    /// Asks `jid` (the server when `None`) for its items (XEP-0030), optionally of `node`;
+    /// completes with [`Event::DiscoItems`].
+    pub fn disco_items(&mut self, now: Millis, jid: Option<&str>, node: Option<&str>) -> OpId {
+        self.disco(now, jid, node, Kind::DiscoItems)
+    }
+
+    fn disco(&mut self, now: Millis, jid: Option<&str>, node: Option<&str>, kind: Kind) -> OpId {
+        let op = match self.online_op() {
+            Ok(op) => op,
+            Err(op) => return op,
+        };
+        if jid.is_some_and(|j| Jid::parse(j).is_none()) {
+            self.fail_op(op, "jid-malformed", None);
+            return op;
+        }
+        let domain = self.config.domain.clone();
+        let to = jid.unwrap_or(&domain);
+        let q = disco::request(kind == Kind::DiscoItems, node);
+        self.send_iq(now, "get", Some(to), Some(q), Purpose::Op { op, kind });
+        op
+    }
+
+    /// Fetches a page of a message archive (XEP-0313): ours when `archive` is `None`, else a
+    /// room's; completes with [`Event::Archive`].
+    pub fn query_archive(&mut self, now: Millis, archive: Option<&str>, q: &mam::Query) -> OpId {
+        let op = match self.online_op() {
+            Ok(op) => op,
+            Err(op) => return op,
+        };
+        let jid = archive.map(Jid::parse);
+        if matches!(jid, Some(None)) {
+            self.fail_op(op, "jid-malformed", None);
+            return op;
+        }
+        let queryid = self.new_id();
+        let payload = mam::query(&queryid, q);
+        self.send_iq(
+            now,
+            "set",
+            archive,
+            Some(payload),
+            Purpose::Op {
+                op,
+                kind: Kind::Plain,
+            },
+        );
+        if let Some(p) = self.pending.last_mut() {
+            p.mam = Some(Box::new(mam::Pending {
+                queryid,
+                archive: jid.flatten(),
+                page: mam::Page::default(),
+            }));
+        }
+        op
+    }
+
+    /// Turns message carbons (XEP-0280) on or off: copies of the messages the account's other
+    /// resources send and receive then arrive as messages marked `sent` or `received`.
+    pub fn carbons(&mut self, now: Millis, enable: bool) -> OpId {
+        let op = match self.online_op() {
+            Ok(op) => op,
+            Err(op) => return op,
+        };
+        let q = carbons::toggle(enable);
+        self.send_iq(
+            now,
+            "set",
+            None,
+            Some(q),
+            Purpose::Op {
+                op,
+                kind: Kind::Plain,
+            },
+        );
+        op
     }
 
     /// Sends available presence with optional show (`away|chat|dnd|xa`), status, priority.
@@ -1278,7 +2141,8 @@ impl Session {
         status: Option<&str>,
         priority: Option<i8>,
     ) -> Result<(), Error> {
-        let p = stanza::presence(None, None, show, status, priority);
+        let p = stanza::presence(None, None, show, status, priority)
+            .with_child(disco::caps(&self.caps_ver));
         self.send_stanza(p.to_xml())?;
         self.presence_sent = true;
         Ok(())
@@ -1364,7 +2228,16 @@ impl Session {
             return Err(Error::NotConnected);
         }
         let op = self.new_op();
-        self.send_iq(now, kind, to, payload, Purpose::Op { op, roster: false });
+        self.send_iq(
+            now,
+            kind,
+            to,
+            payload,
+            Purpose::Op {
+                op,
+                kind: Kind::Plain,
+            },
+        );
         Ok(op)
     }
 
@@ -1391,6 +2264,19 @@ impl Session {
                 });
             }
             Phase::Closed | Phase::Closing => self.disconnect_ops.push(op),
+            Phase::Reconnecting => {
+                self.disconnect_ops.push(op);
+                if self.reconnect.as_ref().is_some_and(|r| r.at.is_some()) {
+                    // Between sockets: nothing to close.
+                    self.finish_closed(1000, "", true);
+                } else {
+                    // A socket is opening: its close event ends the session.
+                    self.transmits.push_back(Transmit::Close {
+                        code: 1000,
+                        reason: "",
+                    });
+                }
+            }
             _ => {
                 if self.phase == Phase::Online && self.presence_sent {
                     let p = stanza::presence(Some("unavailable"), None, None, None, None);

@@ -4,7 +4,12 @@
 //! Models keep the common fields and the whole stanza re-serialised (`xml`) so pages can read
 //! extensions without this crate knowing them.
 
+use super::chatstates;
+use super::receipts;
 use super::xml::{Element, NS_CLIENT};
+
+/// Delayed delivery (XEP-0203).
+pub const NS_DELAY: &str = "urn:xmpp:delay";
 
 /// A received message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,8 +28,25 @@ pub struct Message {
     pub subject: Option<String>,
     /// `<thread/>`.
     pub thread: Option<String>,
+    /// A carbon copy (XEP-0280) of a message another resource of ours `sent` or `received`.
+    pub carbon: Option<&'static str>,
+    /// The chat state it carries (XEP-0085).
+    pub chat_state: Option<&'static str>,
+    /// The sender asks for a delivery receipt (XEP-0184).
+    pub receipt_request: bool,
+    /// When it was originally sent (XEP-0203 `stamp`), for delayed, offline, room history
+    /// and archived messages.
+    pub delay: Option<String>,
+    /// Its id in a message archive (XEP-0313 results only).
+    pub archive_id: Option<String>,
     /// The whole stanza.
     pub xml: String,
+}
+
+/// The `stamp` of a `<delay xmlns='urn:xmpp:delay'/>` child of `e`.
+#[must_use]
+pub fn delay_of(e: &Element) -> Option<String> {
+    e.child("delay", NS_DELAY)?.attr("stamp").map(String::from)
 }
 
 /// A received presence.
@@ -76,6 +98,11 @@ impl Message {
             body: child_text(e, "body"),
             subject: child_text(e, "subject"),
             thread: child_text(e, "thread"),
+            carbon: None,
+            chat_state: chatstates::of(e),
+            receipt_request: receipts::requested(e),
+            delay: delay_of(e),
+            archive_id: None,
             xml: e.to_xml(),
         }
     }
@@ -97,12 +124,12 @@ impl Presence {
     }
 }
 
-/// Builds an outgoing `<message/>`.
+/// Builds an outgoing `<message/>` (without a body: a chat state or other notification).
 #[must_use]
 pub fn message(
     id: &str,
     to: &str,
-    body: &str,
+    body: Option<&str>,
     kind: Option<&str>,
     subject: Option<&str>,
     thread: Option<&str>,
@@ -114,7 +141,9 @@ pub fn message(
     if let Some(s) = subject {
         m = m.with_child(Element::new("subject", NS_CLIENT).with_text(s));
     }
-    m = m.with_child(Element::new("body", NS_CLIENT).with_text(body));
+    if let Some(b) = body {
+        m = m.with_child(Element::new("body", NS_CLIENT).with_text(b));
+    }
     if let Some(t) = thread {
         m = m.with_child(Element::new("thread", NS_CLIENT).with_text(t));
     }
@@ -180,6 +209,15 @@ mod tests {
         let e = parse(b"<message from='a@b/c' type='chat' id='1'><body xml:lang='de'>Hallo</body><body>Hello</body><thread>t</thread><x xmlns='urn:x'/></message>", &Limits::default(), NS_CLIENT).unwrap();
         let m = Message::from_element(&e);
         assert_eq!(m.body.as_deref(), Some("Hello"));
+        assert_eq!(
+            (m.chat_state, m.receipt_request, m.delay.as_deref()),
+            (None, false, None)
+        );
+        let e = parse(b"<message><active xmlns='http://jabber.org/protocol/chatstates'/><request xmlns='urn:xmpp:receipts'/><delay xmlns='urn:xmpp:delay' stamp='2002-09-10T23:08:25Z'/></message>", &Limits::default(), NS_CLIENT).unwrap();
+        let d = Message::from_element(&e);
+        assert_eq!(d.chat_state, Some("active"));
+        assert!(d.receipt_request);
+        assert_eq!(d.delay.as_deref(), Some("2002-09-10T23:08:25Z"));
         assert_eq!(m.thread.as_deref(), Some("t"));
         assert_eq!(m.subject, None);
         assert!(m.xml.contains("<x xmlns=\"urn:x\"/>"));
@@ -201,7 +239,7 @@ mod tests {
             "<presence xmlns=\"jabber:client\"><priority>0</priority></presence>"
         );
         assert_eq!(
-            message("i1", "a@b", "hi", Some("chat"), None, None).to_xml(),
+            message("i1", "a@b", Some("hi"), Some("chat"), None, None).to_xml(),
             "<message xmlns=\"jabber:client\" to=\"a@b\" id=\"i1\" type=\"chat\"><body>hi</body></message>"
         );
         let mut s = String::new();

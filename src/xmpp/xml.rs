@@ -531,9 +531,14 @@ impl<'a> Reader<'a, '_> {
         if self.pos >= self.s.len() {
             return Err(self.err(ErrorKind::Incomplete));
         }
-        // Namespaces in XML: at most one colon, not at either end.
+        // Namespaces in XML: at most one colon, not at either end, and the local part an
+        // NCName too (`p:1a` is refused: the writer emits the local part on its own).
         let colons = name.matches(':').count();
-        if colons > 1 || name.starts_with(':') || name.ends_with(':') {
+        let local_ok = match name.split_once(':') {
+            Some((_, local)) => local.chars().next().is_some_and(is_name_start),
+            None => true,
+        };
+        if colons > 1 || name.starts_with(':') || name.ends_with(':') || !local_ok {
             return Err(Reader::err_at(ErrorKind::InvalidName, start));
         }
         Ok(name)
