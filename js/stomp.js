@@ -46,6 +46,7 @@ export class StompClient {
     this._debugOption = null;
     this._subs = new Map(); // live subscription id → its handler (or null: onmessage)
     this._nextSub = 0;
+    this._nextTx = 0;
     this._h = new CoreHandle((w) => new w.StompCore((...a) => this._event(...a)));
   }
 
@@ -166,21 +167,17 @@ export class StompClient {
 
   begin() {
     const client = this;
+    // The id is known at once (even before the wasm module has loaded), so sends made in
+    // the transaction straight away carry it.
     const tx = {
-      id: null,
+      id: `tx-${this._nextTx++}`,
       send: (body, destination, headers) => client._send(body, destination, headers, tx.id),
       ack: (message, headers) => client._ack(message, headers, tx.id, false),
       nack: (message, headers) => client._ack(message, headers, tx.id, true),
       commit: () => client._h.op((core) => core.end(tx.id, false, true)),
       abort: () => client._h.op((core) => core.end(tx.id, true, true)),
     };
-    this._h
-      .op((core) => {
-        const [id, op] = core.begin(false);
-        tx.id = id;
-        return op;
-      })
-      .catch(() => {});
+    this._h.op((core) => core.begin(tx.id, false)).catch(() => {});
     return tx;
   }
 

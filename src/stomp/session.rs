@@ -1588,14 +1588,20 @@ impl Session {
     pub fn begin(&mut self, receipt: bool) -> (String, OpId) {
         let tx = id_string("tx-", self.next_tx);
         self.next_tx = self.next_tx.wrapping_add(1);
-        let op = self.submit(
+        let op = self.begin_with_id(&tx, receipt);
+        (tx, op)
+    }
+
+    /// BEGIN a transaction named by the caller (the JS layer names it at once, before the
+    /// wasm module has loaded, so sends in it can be issued straight away).
+    pub fn begin_with_id(&mut self, tx: &str, receipt: bool) -> OpId {
+        self.submit(
             Cmd::Tx {
                 command: Command::Begin,
-                tx: tx.clone(),
+                tx: tx.to_owned(),
             },
             receipt,
-        );
-        (tx, op)
+        )
     }
 
     /// COMMIT transaction `tx`.

@@ -338,15 +338,9 @@ impl StompCore {
         })
     }
 
-    /// BEGIN; returns `[transactionId, op]`.
-    pub fn begin(&mut self, receipt: bool) -> Array {
-        let mut id = String::new();
-        let op = self.run(|s| {
-            let (tx, op) = s.begin(receipt);
-            id = tx;
-            op
-        });
-        Array::of2(&JsValue::from_str(&id), &JsValue::from(op))
+    /// BEGIN transaction `id` (named by the JS layer); returns the op id.
+    pub fn begin(&mut self, id: &str, receipt: bool) -> u32 {
+        self.run(|s| s.begin_with_id(id, receipt))
     }
 
     /// COMMIT (or ABORT when `abort`); returns the op id.

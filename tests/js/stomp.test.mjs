@@ -31,7 +31,7 @@ before(async () => {
     const text = readFileSync(join(HERE, "fixtures", f), "utf8");
     writeFileSync(join(dir, f), text.replaceAll(SLIDE_URL, WS_URL));
   }
-  server = await serve({ "/dist/": join(ROOT, "dist"), "/": dir });
+  server = await serve({ "/dist/": process.env.FULLDUPLEX_DIST ?? join(ROOT, "dist"), "/": dir });
   browser = await launch();
 });
 
@@ -561,6 +561,41 @@ test("a subscription made before open has its id at once and gets the queued sen
     // `StompSubscription.id` is a `readonly string`: usable as soon as subscribe() returns.
     assert.equal(r.idAtOnce, "string");
     assert.equal(r.sameId, true);
+  });
+});
+
+test("a transaction begun before open has its id at once; its aborted send never arrives", T, async () => {
+  const dest = `/topic/${unique("early-tx")}`;
+  await withPage(async (page) => {
+    // The first client on a fresh page: begin(), send in it and abort before the wasm loads.
+    const r = await page.evaluate(async (dest) => {
+      const c = window.recorded();
+      c.connect(window.STOMP_WS_URL, { login: "guest", passcode: "guest" });
+      const { sub, got } = window.collect(c, dest, { receipt: "early-tx" });
+      const tx = c.begin();
+      const idAtOnce = tx.id;
+      const inTx = window.settled(tx.send("aborted", dest), 8000);
+      const aborted = window.settled(tx.abort(), 8000);
+      const after = window.settled(c.send("after", dest, { receipt: "after-tx" }), 8000);
+      await window.settled(sub.receipt, 8000);
+      await window.until(() => got.length >= 1, 5000, "the message").catch(() => {});
+      await window.sleep(500);
+      return {
+        idAtOnce,
+        inTx: await inTx,
+        aborted: await aborted,
+        after: await after,
+        got: got.map((m) => m.body),
+        errors: c.log.errors,
+      };
+    }, dest);
+    assert.equal(typeof r.idAtOnce, "string");
+    assert.equal(r.inTx, "resolved");
+    assert.equal(r.aborted, "resolved");
+    assert.equal(r.after, "resolved");
+    assert.deepEqual(r.got, ["after"]);
+    assert.deepEqual(r.errors, []);
+    assert.deepEqual(page.problems, []);
   });
 });
 
