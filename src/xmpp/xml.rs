@@ -477,7 +477,7 @@ impl<'a> Reader<'a, '_> {
     }
 
     /// Fails with Incomplete when the rest is a proper prefix of `lit`, else `kind`.
-    fn expect(&mut self, lit: &str, kind: ErrorKind) -> Result<(), Error> {
+    fn consume(&mut self, lit: &str, kind: ErrorKind) -> Result<(), Error> {
         if self.eat(lit) {
             return Ok(());
         }
@@ -650,7 +650,7 @@ impl<'a> Reader<'a, '_> {
                     break;
                 }
                 Some('/') => {
-                    self.expect("/>", ErrorKind::MalformedAttribute)?;
+                    self.consume("/>", ErrorKind::MalformedAttribute)?;
                     self_closing = true;
                     break;
                 }
@@ -659,7 +659,7 @@ impl<'a> Reader<'a, '_> {
                     let at = self.pos;
                     let aname = self.name()?;
                     self.skip_ws();
-                    self.expect("=", ErrorKind::MalformedAttribute)?;
+                    self.consume("=", ErrorKind::MalformedAttribute)?;
                     self.skip_ws();
                     let quote = match self.peek() {
                         None => return Err(self.err(ErrorKind::Incomplete)),
@@ -793,7 +793,7 @@ impl<'a> Reader<'a, '_> {
                 self.pos = self.pos.saturating_add(2);
                 let name = self.name()?;
                 self.skip_ws();
-                self.expect(">", ErrorKind::MismatchedEndTag)?;
+                self.consume(">", ErrorKind::MismatchedEndTag)?;
                 let Some(done) = stack.pop() else {
                     return Err(Reader::err_at(ErrorKind::MismatchedEndTag, at));
                 };
