@@ -23,6 +23,9 @@ step "clippy wasm32"
 cargo clippy --quiet --target wasm32-unknown-unknown --lib --test 'web*' -- -D warnings
 step "native tests"
 cargo test --quiet
+step "native benchmark smoke runs"
+cargo bench --quiet --bench stomp_decode -- --quick
+cargo bench --quiet --bench xmpp_parse -- --quick
 step "wasm build"
 bash scripts/build.sh
 step "browser tests, text frames, internal_hashed"

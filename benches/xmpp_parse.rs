@@ -1,0 +1,53 @@
+//! Native XMPP stanza parse speed: a typical ~300-byte chat message and a presence stanza,
+//! through the XML reader and the stanza model, as the session does for each WebSocket
+//! message. Prints stanzas/s and MB/s. Run with `cargo bench --bench xmpp_parse`
+//! (`-- --quick` for a short smoke run).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::as_conversions)]
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use fullduplex::xmpp::xml::{parse, Limits, NS_CLIENT};
+use fullduplex::xmpp::{Message, Presence};
+
+const MESSAGE: &str = "<message xmlns='jabber:client' from='bob@localhost/phone' \
+to='alice@localhost/web' type='chat' id='a1b2c3d4-e5f6'><body>Are we still on for \
+lunch at noon? I booked the table by the window &amp; told them we'd be two.</body>\
+<thread>7f1c9e</thread><active xmlns='http://jabber.org/protocol/chatstates'/>\
+<request xmlns='urn:xmpp:receipts'/></message>";
+
+const PRESENCE: &str = "<presence xmlns='jabber:client' from='bob@localhost/phone' \
+to='alice@localhost'><show>away</show><status>At lunch, back at 1</status>\
+<priority>5</priority><c xmlns='http://jabber.org/protocol/caps' hash='sha-1' \
+node='https://example.org/client' ver='QgayPKawpkPSDYmwT/WM94uAlu0='/></presence>";
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let budget = Duration::from_millis(if quick { 50 } else { 1000 });
+    let limits = Limits::default();
+    println!("XMPP stanza parse (native): XML reader + stanza model");
+    println!("{:>10} {:>7} {:>14} {:>10}", "stanza", "bytes", "stanzas/s", "MB/s");
+    for (name, text, is_message) in [("message", MESSAGE, true), ("presence", PRESENCE, false)] {
+        let bytes = text.as_bytes();
+        let mut n = 0u64;
+        let start = Instant::now();
+        while start.elapsed() < budget {
+            for _ in 0..64 {
+                let e = parse(bytes, &limits, NS_CLIENT).unwrap();
+                if is_message {
+                    black_box(Message::from_element(&e).body);
+                } else {
+                    black_box(Presence::from_element(&e).show);
+                }
+                n += 1;
+            }
+        }
+        let secs = start.elapsed().as_secs_f64();
+        let per_s = n as f64 / secs;
+        println!(
+            "{name:>10} {:>7} {per_s:>14.0} {:>10.1}",
+            bytes.len(),
+            per_s * bytes.len() as f64 / 1e6
+        );
+    }
+}
