@@ -2,7 +2,12 @@
 //! through the XML reader and the stanza model, as the session does for each WebSocket
 //! message. Prints stanzas/s and MB/s. Run with `cargo bench --bench xmpp_parse`
 //! (`-- --quick` for a short smoke run).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::as_conversions)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::as_conversions
+)]
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -26,7 +31,10 @@ fn main() {
     let budget = Duration::from_millis(if quick { 50 } else { 1000 });
     let limits = Limits::default();
     println!("XMPP stanza parse (native): XML reader + stanza model");
-    println!("{:>10} {:>7} {:>14} {:>10}", "stanza", "bytes", "stanzas/s", "MB/s");
+    println!(
+        "{:>10} {:>7} {:>14} {:>10}",
+        "stanza", "bytes", "stanzas/s", "MB/s"
+    );
     for (name, text, is_message) in [("message", MESSAGE, true), ("presence", PRESENCE, false)] {
         let bytes = text.as_bytes();
         let mut n = 0u64;
