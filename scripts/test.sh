@@ -23,6 +23,8 @@ step "clippy wasm32"
 cargo clippy --quiet --target wasm32-unknown-unknown --lib --test 'web*' -- -D warnings
 step "native tests"
 cargo test --quiet
+step "fuzz smoke (1,000,000 inputs per target)"
+bash scripts/fuzz.sh smoke
 step "native benchmark smoke runs"
 cargo bench --quiet --bench stomp_decode -- --quick
 cargo bench --quiet --bench xmpp_parse -- --quick

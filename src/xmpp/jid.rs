@@ -34,8 +34,13 @@ impl Jid {
             Some((l, d)) => (Some(l), d),
             None => (None, before_res),
         };
+        // One final dot is stripped (RFC 7622 §3.2); a second one is an empty label, refused
+        // (else the stripped form would parse to yet another domain).
         let domain = domain.strip_suffix('.').unwrap_or(domain);
-        if !part_ok(domain) || domain.contains(|c: char| c == '@' || c.is_whitespace()) {
+        if !part_ok(domain)
+            || domain.ends_with('.')
+            || domain.contains(|c: char| c == '@' || c.is_whitespace())
+        {
             return None;
         }
         if let Some(l) = local {

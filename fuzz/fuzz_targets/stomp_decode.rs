@@ -1,0 +1,5 @@
+#![no_main]
+//! libFuzzer entry for `fullduplex_fuzz::stomp::decode_target`.
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| fullduplex_fuzz::stomp::decode_target(data));
