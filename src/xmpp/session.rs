@@ -1869,29 +1869,16 @@ impl Session {
         name: Option<&str>,
         groups: &[&str],
     ) -> OpId {
-        let op = match self.online_op() {
-            Ok(op) => op,
-            Err(op) => return op,
-        };
-        if Jid::parse(jid).is_none() {
-            self.fail_op(op, "jid-malformed", None);
-            return op;
-        }
-        self.send_iq(
-            now,
-            "set",
-            None,
-            Some(roster::set_query(jid, name, groups)),
-            Purpose::Op {
-                op,
-                kind: Kind::Plain,
-            },
-        );
-        op
+        self.roster_set(now, jid, || roster::set_query(jid, name, groups))
     }
 
     /// Removes a roster item.
     pub fn remove_contact(&mut self, now: Millis, jid: &str) -> OpId {
+        self.roster_set(now, jid, || roster::remove_query(jid))
+    }
+
+    /// A roster set about `jid`: online and a well-formed JID first, then the IQ.
+    fn roster_set(&mut self, now: Millis, jid: &str, query: impl FnOnce() -> Element) -> OpId {
         let op = match self.online_op() {
             Ok(op) => op,
             Err(op) => return op,
@@ -1904,7 +1891,7 @@ impl Session {
             now,
             "set",
             None,
-            Some(roster::remove_query(jid)),
+            Some(query()),
             Purpose::Op {
                 op,
                 kind: Kind::Plain,
