@@ -268,6 +268,26 @@ impl Reconnect {
     }
 }
 
+/// `url` with any `user:password@` part replaced by `***@`, for events, errors and debug
+/// output (a page may put credentials into a WebSocket URL; they must never be echoed).
+#[must_use]
+pub fn redact_url(url: &str) -> std::borrow::Cow<'_, str> {
+    let rest_at = url.find("://").map_or(0, |i| i.saturating_add(3));
+    let (scheme, rest) = url.split_at_checked(rest_at).unwrap_or(("", url));
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = rest.get(..authority_end).unwrap_or(rest);
+    match authority.rfind('@') {
+        Some(at) => {
+            let mut out = String::with_capacity(url.len());
+            out.push_str(scheme);
+            out.push_str("***");
+            out.push_str(rest.get(at..).unwrap_or(""));
+            std::borrow::Cow::Owned(out)
+        }
+        None => std::borrow::Cow::Borrowed(url),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -334,6 +354,16 @@ mod tests {
             })
             .collect();
         assert_eq!(again, seen);
+    }
+
+    #[test]
+    fn redacts_credentials_in_urls() {
+        assert_eq!(redact_url("ws://u:p@h:1/ws?a@b"), "ws://***@h:1/ws?a@b");
+        assert_eq!(redact_url("wss://tok@h/x"), "wss://***@h/x");
+        assert_eq!(redact_url("ws://h/p@q"), "ws://h/p@q");
+        assert_eq!(redact_url("ws://a@b@h"), "ws://***@h");
+        assert_eq!(redact_url("u:p@h"), "***@h");
+        assert_eq!(redact_url(""), "");
     }
 
     #[test]
