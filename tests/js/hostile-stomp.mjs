@@ -1,6 +1,5 @@
-// A small hostile STOMP-over-WebSocket server on 127.0.0.1, used by the browser tests. It shares
-// no code with the SDK: the WebSocket handshake and framing (RFC 6455) are written here on top
-// of node:http's `upgrade` event. It accepts the STOMP subprotocols (v12.stomp, v11.stomp,
+// A small hostile STOMP-over-WebSocket server on 127.0.0.1, used by the browser tests, on the
+// SDK-independent WebSocket server of ws-server.mjs. It accepts the STOMP subprotocols (v12.stomp, v11.stomp,
 // v10.stomp), answers CONNECT with CONNECTED (version 1.2, heart-beat 0,0), answers DISCONNECT's
 // receipt and echoes the client's close frame. On the first SEND it misbehaves as the URL path
 // says (see MODES). SENDs are never acknowledged: a SEND with `receipt` stays pending until the
@@ -9,36 +8,17 @@
 // code), closedAt, tcpClosedAt, hostileAt }`.
 //
 // Run by hand: `node tests/js/hostile-stomp.mjs [port]` prints the base URL.
-import { createServer } from "node:http";
-import { createHash } from "node:crypto";
 import { pathToFileURL } from "node:url";
+import {
+  BINARY, CLOSE, TEXT, MessageReader, answerControl, closeCode, encodeFrame, startWsServer,
+} from "./ws-server.mjs";
 
-const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 const PROTOCOLS = ["v12.stomp", "v11.stomp", "v10.stomp"];
-const TEXT = 0x1, BINARY = 0x2, CLOSE = 0x8, PING = 0x9, PONG = 0xa;
 
 /** The body of the valid MESSAGEs (multi-byte UTF-8, to be split by the drip). */
 export const DRIP_BODY = "héllo € 🎉";
 /** The body of the binary MESSAGE: invalid UTF-8 and a NUL (sent with content-length). */
 export const BINARY_BODY = [0xff, 0xfe, 0x00, 0xc3, 0x28, 0x80, 0xf5, 0x41];
-
-/** Encodes one unmasked server frame (`fin` false: a fragment to be continued). */
-export function encodeFrame(opcode, payload, fin = true) {
-  const len = payload.length;
-  let head;
-  if (len < 126) head = Buffer.from([(fin ? 0x80 : 0) | opcode, len]);
-  else if (len < 65536) {
-    head = Buffer.alloc(4);
-    head[1] = 126;
-    head.writeUInt16BE(len, 2);
-  } else {
-    head = Buffer.alloc(10);
-    head[1] = 127;
-    head.writeBigUInt64BE(BigInt(len), 2);
-  }
-  head[0] = (fin ? 0x80 : 0) | opcode;
-  return Buffer.concat([head, payload]);
-}
 
 const message = (sub, extra, body) =>
   Buffer.concat([
@@ -97,34 +77,6 @@ export const MODES = {
     c.text(Buffer.from("ERROR\nmessage:hostile error\ncontent-type:text/plain\ncontent-length:11\n\nbad things!\0")),
 };
 
-/** Incremental reader of masked client frames → `{ fin, opcode, payload }`. */
-function readFrames(state, chunk) {
-  state.buf = Buffer.concat([state.buf, chunk]);
-  const out = [];
-  for (;;) {
-    const b = state.buf;
-    if (b.length < 2) break;
-    let len = b[1] & 0x7f;
-    let off = 2;
-    if (len === 126) {
-      if (b.length < 4) break;
-      len = b.readUInt16BE(2);
-      off = 4;
-    } else if (len === 127) {
-      if (b.length < 10) break;
-      len = Number(b.readBigUInt64BE(2));
-      off = 10;
-    }
-    if (b.length < off + 4 + len) break;
-    const mask = b.subarray(off, off + 4);
-    const payload = Buffer.from(b.subarray(off + 4, off + 4 + len));
-    for (let i = 0; i < payload.length; i++) payload[i] ^= mask[i & 3];
-    out.push({ fin: (b[0] & 0x80) !== 0, opcode: b[0] & 0x0f, payload });
-    state.buf = b.subarray(off + 4 + len);
-  }
-  return out;
-}
-
 /** Client STOMP frames in one message → `{ command, headers }` (bodies ignored). */
 function parseStomp(text) {
   const frames = [];
@@ -143,7 +95,7 @@ function parseStomp(text) {
 }
 
 function accept(socket, mode, record) {
-  const state = { buf: Buffer.alloc(0) };
+  const reader = new MessageReader({ requireMask: false });
   let sub = "sub-0";
   let triggered = false;
   const timers = [];
@@ -174,19 +126,14 @@ function accept(socket, mode, record) {
   socket.on("close", gone);
   socket.on("error", gone);
   socket.on("data", (chunk) => {
-    for (const { opcode, payload } of readFrames(state, chunk)) {
+    for (const m of reader.push(chunk)) {
+      const { opcode, payload } = m;
       if (opcode === CLOSE) {
-        record.closeFrame = payload.length >= 2 ? payload.readUInt16BE(0) : null;
+        record.closeFrame = closeCode(payload);
         record.closedAt = Date.now();
         c.closed = true;
-        if (!socket.destroyed) socket.end(encodeFrame(CLOSE, payload.subarray(0, 2)));
-        continue;
       }
-      if (opcode === PING) {
-        c.raw(encodeFrame(PONG, payload));
-        continue;
-      }
-      if (opcode !== TEXT && opcode !== BINARY) continue;
+      if (answerControl(socket, m) || (opcode !== TEXT && opcode !== BINARY)) continue;
       for (const f of parseStomp(payload.toString("utf8"))) {
         record.frames.push(f);
         if (f.command === "CONNECT" || f.command === "STOMP") {
@@ -211,43 +158,16 @@ function accept(socket, mode, record) {
  */
 export async function startHostileStomp({ port = 0 } = {}) {
   const connections = [];
-  const sockets = new Set();
-  const server = createServer((req, res) => res.writeHead(426).end("WebSocket only"));
-  server.on("connection", (s) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
+  const server = await startWsServer({
+    port,
+    pickProtocol: (offered) => PROTOCOLS.find((p) => offered.includes(p)) ?? null,
+    onSocket(socket, { path, protocol }) {
+      const record = { path, protocol, frames: [], hostileBytes: 0, closeFrame: null, closedAt: null, tcpClosedAt: null, hostileAt: null };
+      connections.push(record);
+      accept(socket, path.replace(/^\//, ""), record);
+    },
   });
-  server.on("upgrade", (req, socket) => {
-    const key = req.headers["sec-websocket-key"];
-    const offered = String(req.headers["sec-websocket-protocol"] ?? "").split(",").map((p) => p.trim());
-    const protocol = PROTOCOLS.find((p) => offered.includes(p));
-    if (!key || !protocol) {
-      socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
-      return;
-    }
-    const digest = createHash("sha1").update(key + GUID).digest("base64");
-    socket.write(
-      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-        `Sec-WebSocket-Accept: ${digest}\r\nSec-WebSocket-Protocol: ${protocol}\r\n\r\n`,
-    );
-    socket.setNoDelay(true);
-    const path = new URL(req.url, "http://x").pathname;
-    const record = { path, protocol, frames: [], hostileBytes: 0, closeFrame: null, closedAt: null, tcpClosedAt: null, hostileAt: null };
-    connections.push(record);
-    accept(socket, path.replace(/^\//, ""), record);
-  });
-  await new Promise((resolve) => server.listen(port, "127.0.0.1", resolve));
-  const bound = server.address().port;
-  return {
-    url: `ws://127.0.0.1:${bound}`,
-    port: bound,
-    connections,
-    close: () =>
-      new Promise((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...server, connections };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -1,6 +1,5 @@
 // A small hostile XMPP-over-WebSocket server (RFC 7395) on 127.0.0.1, used by the browser tests.
-// It shares no code with the SDK: the WebSocket handshake and framing (RFC 6455) are written
-// here on top of node:http's `upgrade` event and node:crypto. It requires the `xmpp`
+// It runs on the SDK-independent WebSocket server of ws-server.mjs. It requires the `xmpp`
 // subprotocol, plays a polite server up to resource binding (any PLAIN login succeeds; the
 // bound JID is `<user>@localhost/hostile`), then sends the payload chosen by the URL path:
 //
@@ -14,11 +13,11 @@
 // code and reason, the TCP end) for the tests to inspect.
 //
 // Run by hand: `node tests/js/hostile-xmpp.mjs [port]` prints the base URL.
-import { createServer } from "node:http";
-import { createHash } from "node:crypto";
 import { pathToFileURL } from "node:url";
+import {
+  CLOSE, TEXT, MessageReader, answerControl, closeCode, encodeFrame, startWsServer,
+} from "./ws-server.mjs";
 
-const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 const NS_FRAMING = "urn:ietf:params:xml:ns:xmpp-framing";
 const NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl";
 const NS_STREAMS = "http://etherx.jabber.org/streams";
@@ -49,78 +48,13 @@ export const PAYLOADS = {
   none: () => null,
 };
 
-/** Encodes one unmasked server frame. */
-function encodeFrame(opcode, payload) {
-  const len = payload.length;
-  let head;
-  if (len < 126) {
-    head = Buffer.from([0x80 | opcode, len]);
-  } else if (len < 65536) {
-    head = Buffer.alloc(4);
-    head[0] = 0x80 | opcode;
-    head[1] = 126;
-    head.writeUInt16BE(len, 2);
-  } else {
-    head = Buffer.alloc(10);
-    head[0] = 0x80 | opcode;
-    head[1] = 127;
-    head.writeBigUInt64BE(BigInt(len), 2);
-  }
-  return Buffer.concat([head, payload]);
-}
-
-/**
- * Incremental reader of (masked) client frames. `push(chunk)` returns the complete frames as
- * `{ fin, opcode, payload }`, or throws on a protocol violation.
- */
-class FrameReader {
-  constructor() {
-    this.buf = Buffer.alloc(0);
-  }
-
-  push(chunk) {
-    this.buf = Buffer.concat([this.buf, chunk]);
-    const frames = [];
-    for (;;) {
-      const b = this.buf;
-      if (b.length < 2) break;
-      const fin = (b[0] & 0x80) !== 0;
-      const opcode = b[0] & 0x0f;
-      const masked = (b[1] & 0x80) !== 0;
-      let len = b[1] & 0x7f;
-      let off = 2;
-      if (len === 126) {
-        if (b.length < 4) break;
-        len = b.readUInt16BE(2);
-        off = 4;
-      } else if (len === 127) {
-        if (b.length < 10) break;
-        const big = b.readBigUInt64BE(2);
-        if (big > 64n * 1024n * 1024n) throw new Error("client frame too large");
-        len = Number(big);
-        off = 10;
-      }
-      if (!masked) throw new Error("unmasked client frame");
-      if (b.length < off + 4 + len) break;
-      const mask = b.subarray(off, off + 4);
-      const payload = Buffer.from(b.subarray(off + 4, off + 4 + len));
-      for (let i = 0; i < payload.length; i++) payload[i] ^= mask[i & 3];
-      frames.push({ fin, opcode, payload });
-      this.buf = b.subarray(off + 4 + len);
-    }
-    return frames;
-  }
-}
-
 /** One WebSocket connection speaking the polite part of RFC 7395, then the payload. */
 class Connection {
   constructor(socket, mode, record) {
     this.socket = socket;
     this.mode = mode;
     this.record = record;
-    this.reader = new FrameReader();
-    this.fragments = [];
-    this.fragOpcode = 0;
+    this.reader = new MessageReader();
     this.authenticated = false;
     this.user = "mallory";
     this.closed = false;
@@ -141,7 +75,7 @@ class Connection {
   sendText(text) {
     if (this.closed || this.socket.destroyed) return;
     this.log({ t: "out", size: Buffer.byteLength(text), xml: text.slice(0, 300) });
-    this.socket.write(encodeFrame(0x1, Buffer.from(text, "utf8")));
+    this.socket.write(encodeFrame(TEXT, Buffer.from(text, "utf8")));
   }
 
   onData(chunk) {
@@ -156,31 +90,16 @@ class Connection {
     for (const f of frames) this.onFrame(f);
   }
 
-  onFrame({ fin, opcode, payload }) {
-    if (opcode === 0x8) {
-      const code = payload.length >= 2 ? payload.readUInt16BE(0) : null;
+  onFrame(m) {
+    const { opcode, payload } = m;
+    if (opcode === CLOSE) {
       const reason = payload.length > 2 ? payload.subarray(2).toString("utf8") : "";
-      this.log({ t: "ws-close", code, reason });
+      this.log({ t: "ws-close", code: closeCode(payload), reason });
       this.record.clientClosed = true;
-      // Echo the close frame and end the TCP connection (the server side of the handshake).
-      if (!this.socket.destroyed) this.socket.end(encodeFrame(0x8, payload.subarray(0, 2)));
-      return;
     }
-    if (opcode === 0x9) {
-      this.socket.write(encodeFrame(0xa, payload));
-      return;
-    }
-    if (opcode === 0xa) return;
-    if (opcode === 0x1 || opcode === 0x2) {
-      this.fragOpcode = opcode;
-      this.fragments = [payload];
-    } else if (opcode === 0x0) {
-      this.fragments.push(payload);
-    }
-    if (!fin) return;
-    const text = Buffer.concat(this.fragments).toString("utf8");
-    this.fragments = [];
-    this.log({ t: "in", opcode: this.fragOpcode, xml: text });
+    if (answerControl(this.socket, m)) return;
+    const text = payload.toString("utf8");
+    this.log({ t: "in", opcode, xml: text });
     this.onStanza(text);
   }
 
@@ -234,55 +153,16 @@ class Connection {
  */
 export async function startHostileXmpp({ port = 0 } = {}) {
   const connections = [];
-  const sockets = new Set();
-  const server = createServer((req, res) => {
-    res.writeHead(426, { "content-type": "text/plain" }).end("WebSocket only");
+  const server = await startWsServer({
+    port,
+    pickProtocol: (offered) => (offered.includes("xmpp") ? "xmpp" : null),
+    onSocket(socket, { path, protocol }) {
+      const record = { path, protocol, events: [], clientClosed: false };
+      connections.push(record);
+      new Connection(socket, path.replace(/^\//, ""), record);
+    },
   });
-  server.on("connection", (s) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-  });
-  server.on("upgrade", (req, socket) => {
-    const key = req.headers["sec-websocket-key"];
-    const protocols = String(req.headers["sec-websocket-protocol"] ?? "")
-      .split(",")
-      .map((p) => p.trim());
-    if (
-      !key ||
-      String(req.headers.upgrade).toLowerCase() !== "websocket" ||
-      !protocols.includes("xmpp")
-    ) {
-      socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
-      return;
-    }
-    const accept = createHash("sha1")
-      .update(key + GUID)
-      .digest("base64");
-    socket.write(
-      "HTTP/1.1 101 Switching Protocols\r\n" +
-        "Upgrade: websocket\r\n" +
-        "Connection: Upgrade\r\n" +
-        `Sec-WebSocket-Accept: ${accept}\r\n` +
-        "Sec-WebSocket-Protocol: xmpp\r\n\r\n",
-    );
-    const path = new URL(req.url, "http://x").pathname;
-    const record = { path, protocol: "xmpp", events: [], clientClosed: false };
-    connections.push(record);
-    socket.setNoDelay(true);
-    new Connection(socket, path.replace(/^\//, ""), record);
-  });
-  await new Promise((resolve) => server.listen(port, "127.0.0.1", resolve));
-  const bound = server.address().port;
-  return {
-    url: `ws://127.0.0.1:${bound}`,
-    port: bound,
-    connections,
-    close: () =>
-      new Promise((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...server, connections };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
