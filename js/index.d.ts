@@ -130,6 +130,17 @@ export interface StompCloseEvent {
   readonly wasClean: boolean;
 }
 
+/** Options of the client constructors. */
+export interface ClientOptions {
+  /**
+   * Shared mode: the session runs once in a SharedWorker for every page of this origin that
+   * connects with identical parameters, and this object is a proxy to it (same API, same
+   * callbacks). Where SharedWorker is missing this is an ordinary client. See "Shared mode"
+   * in the README.
+   */
+  shared?: boolean;
+}
+
 /**
  * A STOMP 1.0–1.2 client over one WebSocket, in the callback style of the 2010 talk.
  *
@@ -153,7 +164,7 @@ export interface StompCloseEvent {
  * false) no attempt is made; coming back online, or the page becoming visible, retries at once.
  */
 export class StompClient {
-  constructor();
+  constructor(options?: ClientOptions);
   /** CONNECTED arrived; `headers` are its headers. Called again after each reconnect. */
   onopen: ((headers: StompHeaders, info: StompOpenInfo) => void) | null;
   /** The connection was lost and a retry is scheduled (`onclose` comes only at the end). */
@@ -220,15 +231,54 @@ export interface XmppConnectOptions {
   iqTimeout?: number;
   /**
    * Stream management (XEP-0198) when the server offers it: stanzas are counted and
-   * acknowledged, and when the WebSocket drops the client reconnects to the same URL (after 0,
-   * 0.5, 1, 2, 4, 8, 15, 30 s) and resumes the stream, re-sending exactly the stanzas the server
-   * did not get. Default true.
+   * acknowledged, and after a reconnection the stream is resumed, re-sending exactly the
+   * stanzas the server did not get. Default true.
    */
   streamManagement?: boolean;
+  /**
+   * Reconnect automatically when the connection is lost (default true): back-off with jitter,
+   * the URLs in turn, login again, resume or restore presence, carbons, roster and rooms.
+   * Not after `disconnect()`, a failed login or a fatal stream error (`conflict`, …).
+   */
+  reconnect?: boolean;
+  /**
+   * Upper bound of the first retry's delay in ms (default 1000); retry n waits a random time in
+   * [d/2, d] with d = min(maxReconnectDelay, reconnectDelay · 2^(n-1)).
+   */
+  reconnectDelay?: number;
+  /** Largest delay between retries in ms (default 30000). */
+  maxReconnectDelay?: number;
+  /** Retries in a row before giving up (0: never), default 0. */
+  maxReconnectAttempts?: number;
   /** Answer delivery receipt requests (XEP-0184) automatically. Default true. */
   receipts?: boolean;
   /** Shows every stanza in and out (passwords and SASL payloads redacted). */
   debug?: (direction: "in" | "out", xml: string) => void;
+}
+
+/** The second argument of the XMPP `onopen`. */
+export interface XmppOpenInfo {
+  /** A fresh session after an automatic reconnection (presence, carbons, roster, rooms restored). */
+  readonly reconnected: boolean;
+}
+
+/** The second argument of `onroster`. */
+export interface XmppRosterInfo {
+  /** `items` is the whole roster, re-fetched after a reconnection (else a push). */
+  readonly reloaded: boolean;
+}
+
+/** What the XMPP `onreconnecting` learns about a lost connection and the coming retry. */
+export interface XmppReconnectInfo {
+  /** Retries in a row, from 1. */
+  readonly attempt: number;
+  /** Wait before the retry in ms; null while the browser is offline (retried once online). */
+  readonly delay: number | null;
+  /** The URL of the retry, credentials masked. */
+  readonly url: string | null;
+  readonly code: number | null;
+  readonly reason: string | null;
+  readonly wasClean: boolean | null;
 }
 
 /** A received message stanza. Absent fields are null. */
@@ -270,6 +320,8 @@ export interface XmppMessageOptions {
   receipt?: boolean;
   /** Include a chat state (usually "active" with a message). */
   chatState?: ChatState;
+  /** Give the message an id even without a receipt request (returned by `sendMessage`). */
+  id?: boolean;
 }
 
 /** A received presence stanza. Absent fields are null. */
@@ -415,15 +467,15 @@ export interface XmppCloseEvent {
  * with the bound JID.
  */
 export class XmppClient {
-  constructor();
+  constructor(options?: ClientOptions);
   /** Online (with credentials) or stream ready (without); `jid` is null in the latter case. */
-  onopen: ((jid: string | null) => void) | null;
+  onopen: ((jid: string | null, info: XmppOpenInfo) => void) | null;
   /** The session ended. */
   onclose: ((event: XmppCloseEvent) => void) | null;
   onmessage: ((msg: XmppMessage) => void) | null;
   onpresence: ((p: XmppPresence) => void) | null;
   /** A roster push from the server (only those from the account itself are accepted). */
-  onroster: ((items: RosterItem[]) => void) | null;
+  onroster: ((items: RosterItem[], info: XmppRosterInfo) => void) | null;
   /**
    * A presence from a room we joined or are joining (instead of `onpresence`): occupants
    * arriving, changing and leaving, ourselves included (`self`).
@@ -439,14 +491,14 @@ export class XmppClient {
   /** Failures that do not close the session, and the reason before a close. */
   onerror: ((error: XmppError) => void) | null;
   /**
-   * The WebSocket dropped and a new one is being opened to resume the stream (stream
-   * management); `attempt` counts from 1. `onclose` fires only if every attempt fails.
+   * The connection was lost and a retry is scheduled. `onclose` fires only when retrying ends
+   * (given up, `disconnect()`, a failed login, a fatal stream error).
    */
-  onreconnecting: ((attempt: number) => void) | null;
+  onreconnecting: ((info: XmppReconnectInfo) => void) | null;
   /**
    * The stream was resumed after a drop: nothing was lost or duplicated. If the server refuses
-   * to resume, `onerror` reports "unacknowledged" stanzas instead, and `onopen(jid)` fires
-   * again for a fresh session (join rooms, enable carbons and send presence again).
+   * to resume, `onerror` reports "unacknowledged" stanzas instead, and `onopen(jid, {reconnected:
+   * true})` fires for a fresh session (presence, carbons, roster and rooms already restored).
    */
   onresumed: (() => void) | null;
   debug: ((direction: "in" | "out", xml: string) => void) | null;
@@ -457,7 +509,8 @@ export class XmppClient {
   /** The bound full JID once online. */
   readonly jid: string | null;
   readonly connected: boolean;
-  connect(url: string, domain: string, options?: XmppConnectOptions): void;
+  /** `url` may be a list, tried in turn by reconnections. */
+  connect(url: string | string[], domain: string, options?: XmppConnectOptions): void;
   login(username: string, password: string, resource?: string): Promise<string>;
   loginAnonymous(): Promise<string>;
   /** In-band registration (XEP-0077), before logging in. */
@@ -468,12 +521,15 @@ export class XmppClient {
   addContact(jid: string, name?: string, groups?: string[]): Promise<void>;
   removeContact(jid: string): Promise<void>;
   /**
-   * Sends a message; returns its id. To a room: `{ type: "groupchat" }` (room messages, with
-   * our own echoed back, and the subject arrive through `onmessage`).
+   * Sends a message; returns its id, or null when it has none. A message carries an id when
+   * something refers to it: a receipt request, a room (our echo is recognised by it), or
+   * `{ id: true }`; a plain chat message goes without (15 bytes less on the wire). Null also
+   * before the module has loaded (the message is queued). To a room: `{ type: "groupchat" }`
+   * (room messages, with our own echoed back, and the subject arrive through `onmessage`).
    */
-  sendMessage(to: string, body: string, options?: XmppMessageOptions): string;
-  /** Sends a chat state alone (default type "chat"); returns the message id. */
-  sendChatState(to: string, state: ChatState, type?: "chat" | "groupchat"): string;
+  sendMessage(to: string, body: string, options?: XmppMessageOptions): string | null;
+  /** Sends a chat state alone (default type "chat"); returns null (such a message has no id). */
+  sendChatState(to: string, state: ChatState, type?: "chat" | "groupchat"): string | null;
   /**
    * Message carbons (XEP-0280): copies of what the account's other resources send and
    * receive arrive through `onmessage` with `carbon` set.
@@ -520,6 +576,7 @@ export class XmppClient {
   joinRoom(room: string, nick: string, options?: XmppJoinOptions): Promise<void>;
   /** Leaves a room; resolves when the room confirms. */
   leaveRoom(room: string, status?: string): Promise<void>;
-  /** Sets a room's subject (a moderator's right by default); returns the message id. */
-  setRoomSubject(room: string, subject: string): string;
+  /** Sets a room's subject (a moderator's right by default); returns the message id (null
+   * before the module has loaded). */
+  setRoomSubject(room: string, subject: string): string | null;
 }

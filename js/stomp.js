@@ -3,39 +3,94 @@
 // index.d.ts. Reconnect decisions, re-subscribing and re-sending are the core's; this file
 // keeps the page's handlers bound to subscription ids, which survive reconnects.
 import { CoreHandle, call } from "./common.js";
+import { sharedClient } from "./shared/tab.js";
 import { load, loadedModule } from "./loader.js";
 
 // Event kinds emitted by src/web/stomp_client.rs.
-const OPEN = 1, MESSAGE = 2, RECEIPT = 3, COMPLETED = 4, FAILED = 5;
+const OPEN = 1, MESSAGES = 2, RECEIPT = 3, COMPLETED = 4, FAILED = 5;
 const SERVER_ERROR = 6, PROTOCOL_ERROR = 7, CLOSE = 8, DEBUG = 9, RECONNECTING = 10;
 
 const decoder = new TextDecoder();
+// For header text: keeps a leading U+FEFF, so the UTF-16 lengths from the wasm side match.
+const exact = new TextDecoder("utf-8", { ignoreBOM: true });
+const encoder = new TextEncoder();
+const hasOwn = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
+const EMPTY = new Uint8Array(0);
 
-/** Flat [k, v, k, v…] → object; the first of repeated headers wins. */
-function toObject(flat) {
-  const o = {};
-  for (let i = 0; i < flat.length; i += 2) {
-    if (!Object.prototype.hasOwnProperty.call(o, flat[i])) o[flat[i]] = flat[i + 1];
+/**
+ * Reads the `n` header lengths at `p` (pairs of UTF-16 lengths, see src/web/stomp_client.rs)
+ * and slices the names and values from `text` from `at` on; the first of repeated headers
+ * wins. Returns the text offset after them.
+ */
+function fill(o, dv, p, n, text, at) {
+  for (let i = 0; i < n; i++, p += 8) {
+    const k = text.slice(at, (at += dv.getUint32(p, true)));
+    const v = text.slice(at, (at += dv.getUint32(p + 4, true)));
+    if (!hasOwn(o, k)) o[k] = v;
   }
+  return at;
+}
+
+/** A headers block with its text (CONNECTED, RECEIPT, ERROR) → object. */
+function headersOf(u8) {
+  const dv = new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
+  const n = dv.getUint32(0, true);
+  const o = {};
+  fill(o, dv, 4, n, exact.decode(u8.subarray(4 + 8 * n)), 0);
   return o;
 }
 
-/** Headers object → flat list without the names the client manages itself. */
+/** Headers object → NUL-separated name, value list without the names the client manages. */
 function toFlat(headers, skip) {
-  const out = [];
+  let out = "";
   if (headers) {
     for (const k of Object.keys(headers)) {
-      if (!skip.includes(k)) out.push(k, String(headers[k]));
+      if (!skip.includes(k)) out += (out ? "\0" : "") + k + "\0" + String(headers[k]);
     }
   }
   return out;
+}
+
+/** One received MESSAGE (StompMessage in index.d.ts). */
+class Message {
+  constructor(client, subscription, headers) {
+    this.headers = headers;
+    this.subscription = subscription;
+    this._client = client;
+    this._token = null; // bytes for the wasm side's ack, or null
+    this._raw = null; // the body's text as received (a UTF-8 body), or null
+    this._bin = null; // the body's bytes: a body that is not UTF-8, or once asked for
+    this._text = null;
+  }
+  get binaryBody() {
+    // A UTF-8 body arrives as text only; its bytes are that text encoded back, exactly.
+    if (this._bin === null) this._bin = encoder.encode(this._raw);
+    return this._bin;
+  }
+  get body() {
+    if (this._text === null) {
+      const r = this._raw;
+      // Like TextDecoder's default: a leading byte order mark is not part of the text.
+      this._text = r === null ? decoder.decode(this._bin) : r.charCodeAt(0) === 0xfeff ? r.slice(1) : r;
+    }
+    return this._text;
+  }
+  ack(h) {
+    return this._client._ack(this, h, undefined, false);
+  }
+  nack(h) {
+    return this._client._ack(this, h, undefined, true);
+  }
 }
 
 const wants = (headers, name) =>
   !!headers && Object.prototype.hasOwnProperty.call(headers, name);
 
 export class StompClient {
-  constructor() {
+  constructor(options) {
+    // `{ shared: true }`: a proxy to the one session in the SharedWorker (js/shared/), if any.
+    const shared = options && options.shared ? sharedClient("stomp", StompClient) : null;
+    if (shared) return shared;
     this.onopen = null;
     this.onmessage = null;
     this.onerror = null;
@@ -63,27 +118,21 @@ export class StompClient {
     const urls = (Array.isArray(url) ? url : [url]).map(String);
     this._debugOption = typeof o.debug === "function" ? o.debug : null;
     const debug = !!(this._debugOption || this.debug);
-    const num = (v) => (typeof v === "number" && v >= 0 ? Math.floor(v) : undefined);
-    this._h.run((core) =>
-      core.connect(
-        urls,
-        o.login ?? undefined,
-        o.passcode ?? undefined,
-        o.host ?? undefined,
-        toFlat(o.headers, []),
-        Array.isArray(o.acceptVersions) ? o.acceptVersions.join(",") : undefined,
-        num(o.heartbeatOutgoing),
-        num(o.heartbeatIncoming),
-        num(o.connectTimeout),
-        num(o.maxOutbox),
-        num(o.maxFrameSize),
-        o.reconnect !== false,
-        num(o.reconnectDelay),
-        num(o.maxReconnectDelay),
-        num(o.maxReconnectAttempts),
-        debug,
-      ),
+    const num = (v) => (typeof v === "number" && v >= 0 ? Math.min(Math.floor(v), 0xfffffffe) : 0xffffffff);
+    // One string and one number list instead of sixteen arguments (see StompCore::connect).
+    let flags = (o.reconnect !== false ? 16 : 0) | (debug ? 32 : 0);
+    let text = "";
+    const given = [o.login, o.passcode, o.host, Array.isArray(o.acceptVersions) ? o.acceptVersions.join(",") : null];
+    given.forEach((v, i) => {
+      if (v != null) flags |= 1 << i;
+      text += (v != null ? String(v) : "") + "\0";
+    });
+    text += toFlat(o.headers, []);
+    const nums = new Uint32Array(
+      [o.heartbeatOutgoing, o.heartbeatIncoming, o.connectTimeout, o.maxOutbox, o.maxFrameSize,
+        o.reconnectDelay, o.maxReconnectDelay, o.maxReconnectAttempts].map(num),
     );
+    this._h.run((core) => core.connect(urls.join("\n"), text, nums, flags));
   }
 
   subscribe(destination, handlerOrHeaders, headers) {
@@ -139,11 +188,9 @@ export class StompClient {
     const flat = toFlat(headers, skip);
     const dest = String(destination);
     if (body instanceof ArrayBuffer) body = new Uint8Array(body);
-    if (body instanceof Uint8Array) {
-      return this._h.op((core) => core.sendBytes(dest, body, flat, receipt, tx));
-    }
-    const text = body == null ? "" : String(body);
-    return this._h.op((core) => core.sendText(dest, text, flat, receipt, tx));
+    // Text goes in as UTF-8 from the browser's encoder: no string crosses into the wasm.
+    const bytes = body instanceof Uint8Array ? body : body == null ? EMPTY : encoder.encode(String(body));
+    return this._h.op((core) => core.send(dest, bytes, flat, tx ?? "", receipt));
   }
 
   ack(message, headers) {
@@ -160,9 +207,7 @@ export class StompClient {
       return Promise.reject(new Error("this message needs no acknowledgement"));
     }
     const receipt = wants(headers, "receipt");
-    return this._h.op((core) =>
-      core.ack(token[0], token[1], token[2] ?? undefined, token[3], tx, receipt, nack),
-    );
+    return this._h.op((core) => core.ack(token, tx ?? "", receipt, nack));
   }
 
   begin() {
@@ -185,31 +230,62 @@ export class StompClient {
     return this._h.op((core) => core.disconnect()).then(() => undefined);
   }
 
-  _event(kind, a, b, c, d) {
+  /**
+   * One WebSocket message's MESSAGE frames (layout: src/web/stomp_client.rs): one text
+   * decode for all their headers and bodies, then each to its handler. `u8` is a view of wasm
+   * memory, valid only until a handler calls back in: everything is read from it first.
+   */
+  _messages(u8) {
+    const dv = new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
+    const end = dv.getUint32(u8.length - 4, true);
+    const text = exact.decode(u8.subarray(end, u8.length - 4));
+    const list = [];
+    let at = 0;
+    for (let p = 0; p < end; ) {
+      const subscription = text.slice(at, (at += dv.getUint32(p, true)));
+      const n = dv.getUint32(p + 4, true);
+      const headers = {};
+      at = fill(headers, dv, p + 8, n, text, at);
+      p += 8 + 8 * n;
+      const m = new Message(this, subscription, headers);
+      const units = dv.getUint32(p, true);
+      p += 4;
+      if (units === 0xffffffff) {
+        const len = dv.getUint32(p, true);
+        m._bin = u8.slice(p + 4, (p += 4 + len));
+      } else {
+        m._raw = text.slice(at, (at += units));
+      }
+      const tlen = dv.getUint32(p, true);
+      if (tlen) m._token = u8.slice(p + 4, p + 4 + tlen);
+      p += 4 + tlen;
+      list.push(m);
+    }
+    for (const m of list) {
+      const handler = this._subs.get(m.subscription) || this.onmessage;
+      // As common.js's call(), without its per-call argument array.
+      if (typeof handler === "function") {
+        try {
+          handler.call(this, m.headers, m.body, m);
+        } catch (err) {
+          setTimeout(() => {
+            throw err;
+          });
+        }
+      }
+    }
+  }
+
+  _event(kind, a, b, c, d, e, f) {
     switch (kind) {
       case OPEN:
-        call(this.onopen, this, toObject(a), { reconnected: !!c });
+        call(this.onopen, this, headersOf(a), { reconnected: !!c });
         break;
-      case MESSAGE: {
-        const headers = toObject(b);
-        const message = {
-          headers,
-          binaryBody: c,
-          subscription: a,
-          _token: d,
-          _text: null,
-          get body() {
-            if (this._text === null) this._text = decoder.decode(this.binaryBody);
-            return this._text;
-          },
-          ack: (h) => this._ack(message, h, undefined, false),
-          nack: (h) => this._ack(message, h, undefined, true),
-        };
-        call(this._subs.get(a) || this.onmessage, this, headers, message.body, message);
+      case MESSAGES:
+        this._messages(a);
         break;
-      }
       case RECEIPT:
-        call(this.onreceipt, this, toObject(a));
+        call(this.onreceipt, this, headersOf(a));
         break;
       case COMPLETED:
         this._h.settle(a, true, undefined);
@@ -218,13 +294,13 @@ export class StompClient {
         this._h.settle(a, false, new Error(b));
         break;
       case SERVER_ERROR:
-        call(this.onerror, this, toObject(a), decoder.decode(b));
+        call(this.onerror, this, headersOf(a), decoder.decode(b));
         break;
       case PROTOCOL_ERROR:
         call(this.onerror, this, { message: a }, "");
         break;
       case RECONNECTING:
-        call(this.onreconnecting, this, a);
+        call(this.onreconnecting, this, { attempt: a, delay: b, url: c, code: d, reason: e, wasClean: f });
         break;
       case CLOSE:
         // Over for good: no subscription outlives the session.

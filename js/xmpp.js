@@ -1,16 +1,18 @@
 // XmppClient: the talk's callback API (onopen, onclose, onmessage, onpresence,
 // connect(url, domain)) plus Promises, over the wasm XmppCore. Types and docs: index.d.ts.
 import { CoreHandle, call } from "./common.js";
+import { sharedClient } from "./shared/tab.js";
 
 // Event kinds emitted by src/web/xmpp_client.rs.
 const READY = 1, ONLINE = 2, MESSAGE = 3, PRESENCE = 4, ROSTER = 5, COMPLETED = 6;
 const FAILED = 7, AUTH_FAILED = 8, STREAM_ERROR = 9, PROTOCOL_ERROR = 10, CLOSE = 11;
 const DEBUG = 12, UNDELIVERED = 13, RECONNECT = 14, RESUMED = 15, UNACKED = 16, OCCUPANT = 17;
 const RECEIPT = 18, CHATSTATE = 19, DISCO_INFO = 20, DISCO_ITEMS = 21, ARCHIVE = 22;
+const RECONNECTING = 23, ROSTER_ALL = 24;
 // XmppCore.ext command kinds (src/web/xmpp_client.rs X_*).
 const X_JOIN = 1, X_LEAVE = 2, X_CARBONS_ON = 3, X_CARBONS_OFF = 4, X_DISCO_INFO = 5, X_DISCO_ITEMS = 6, X_ARCHIVE = 7;
 // connect() flags (src/web/xmpp_client.rs F_*).
-const F_ALLOW_PLAIN = 1, F_DEBUG = 2, F_NO_SM = 4, F_NO_RECEIPTS = 8;
+const F_ALLOW_PLAIN = 1, F_DEBUG = 2, F_NO_SM = 4, F_NO_RECEIPTS = 8, F_NO_RECONNECT = 16;
 
 // A message from its fields as src/web/xmpp_client.rs `message` lists them.
 function message([from, to, type, id, body, subject, thread, carbon, chatState, receiptRequested, delay, archiveId, xml]) {
@@ -31,7 +33,10 @@ function xmppError(condition, text, stanzas) {
 }
 
 export class XmppClient {
-  constructor() {
+  constructor(options) {
+    // `{ shared: true }`: a proxy to the one session in the SharedWorker (js/shared/), if any.
+    const shared = options && options.shared ? sharedClient("xmpp", XmppClient) : null;
+    if (shared) return shared;
     this.onopen = null;
     this.onclose = null;
     this.onmessage = null;
@@ -62,6 +67,10 @@ export class XmppClient {
 
   connect(url, domain, options) {
     const o = options || {};
+    // One URL or a list: reconnections go through the list in turn.
+    const urls = (Array.isArray(url) ? url : [url]).map(String);
+    const delay = (v) => (typeof v === "number" && v >= 0 ? Math.min(Math.floor(v), 0xfffffffe) : 0xffffffff);
+    const nums = new Uint32Array([o.reconnectDelay, o.maxReconnectDelay, o.maxReconnectAttempts].map(delay));
     this._debugOption = typeof o.debug === "function" ? o.debug : null;
     this._ending = null;
     const debug = !!(this._debugOption || this.debug);
@@ -71,7 +80,7 @@ export class XmppClient {
     const timeout = typeof o.iqTimeout === "number" && o.iqTimeout >= 0 ? Math.floor(o.iqTimeout) : undefined;
     this._h.run((core) =>
       core.connect(
-        String(url),
+        urls.join("\n"),
         String(domain),
         username,
         password,
@@ -81,7 +90,9 @@ export class XmppClient {
         (o.allowPlainInsecure ? F_ALLOW_PLAIN : 0) |
           (debug ? F_DEBUG : 0) |
           (o.streamManagement === false ? F_NO_SM : 0) |
-          (o.receipts === false ? F_NO_RECEIPTS : 0),
+          (o.receipts === false ? F_NO_RECEIPTS : 0) |
+          (o.reconnect === false ? F_NO_RECONNECT : 0),
+        nums,
       ),
     );
   }
@@ -175,15 +186,15 @@ export class XmppClient {
         o.type ?? undefined,
         o.subject ?? undefined,
         o.thread ?? undefined,
-        !!o.receipt,
+        (o.receipt ? 1 : 0) | (o.id ? 2 : 0),
         o.chatState ?? undefined,
       ),
-    );
+    ) ?? null;
   }
   sendChatState(to, state, type) {
     return this._stanza((c) =>
-      c.sendMessage(String(to), undefined, type ?? "chat", undefined, undefined, false, String(state)),
-    );
+      c.sendMessage(String(to), undefined, type ?? "chat", undefined, undefined, 0, String(state)),
+    ) ?? null;
   }
   setStatus(show, status, priority) {
     this._stanza((c) =>
@@ -207,8 +218,8 @@ export class XmppClient {
   }
   setRoomSubject(room, subject) {
     return this._stanza((c) =>
-      c.sendMessage(String(room), undefined, "groupchat", String(subject), undefined, false, undefined),
-    );
+      c.sendMessage(String(room), undefined, "groupchat", String(subject), undefined, 0, undefined),
+    ) ?? null;
   }
 
   _event(kind, a, b, c, d, e, f, g, h, i, j, k, l) {
@@ -217,7 +228,10 @@ export class XmppClient {
         call(this.onopen, this, null);
         break;
       case ONLINE:
-        call(this.onopen, this, a);
+        // After an automatic reconnection `a` is a fresh session's JID; the client has
+        // already restored presence, carbons, roster and rooms.
+        this._ending = null;
+        call(this.onopen, this, a, { reconnected: !!b });
         break;
       case MESSAGE:
         call(this.onmessage, this, message(a));
@@ -244,7 +258,11 @@ export class XmppClient {
         call(this.onpresence, this, { from: a, to: b, type: c, show: d, status: e, priority: f, xml: g });
         break;
       case ROSTER:
-        call(this.onroster, this, a);
+        call(this.onroster, this, a, { reloaded: false });
+        break;
+      case ROSTER_ALL:
+        // The whole roster again, fetched by the client after a reconnection.
+        call(this.onroster, this, a, { reloaded: true });
         break;
       case OCCUPANT:
         call(this.onoccupant, this, {
@@ -274,7 +292,10 @@ export class XmppClient {
         call(this.onerror, this, xmppError("unacknowledged", `${a.length} stanza(s) may not have arrived`, a));
         break;
       case RECONNECT:
-        call(this.onreconnecting, this, a);
+        call(this.onreconnecting, this, { attempt: a, delay: 0, url: null, code: null, reason: null, wasClean: null });
+        break;
+      case RECONNECTING:
+        call(this.onreconnecting, this, { attempt: a, delay: b, url: c, code: d, reason: e, wasClean: f });
         break;
       case RESUMED:
         call(this.onresumed, this);

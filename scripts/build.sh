@@ -4,6 +4,7 @@
 #     wasm-opt -Oz): both protocols, STOMP only, XMPP only;
 #   - their ES module entries (index.js, stomp.js, xmpp.js) and the classic-script global
 #     build (fullduplex.global.js), bundled and minified by esbuild from js/;
+#   - shared mode's SharedWorker bundles (shared-worker.js, shared-worker.global.js);
 #   - the TypeScript declarations.
 # Usage: scripts/build.sh [--dev]   (--dev: skip wasm-opt, for quick iterations)
 # FULLDUPLEX_DIST (default dist) and FULLDUPLEX_BUILD (default build) move the output and
@@ -34,7 +35,7 @@ for v in "${variants[@]}"; do
     cp "$build/bindgen/$name/${out}_bg.wasm" "$dist/${out}_bg.wasm"
   else
     # binaryen from npm (Debian 12's wasm-opt 108 corrupts wasm-bindgen's externref table).
-    node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers \
+    node_modules/.bin/wasm-opt -Oz --converge --strip-debug --strip-producers \
       --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
       --enable-mutable-globals --enable-reference-types --enable-multivalue \
       "$build/bindgen/$name/${out}_bg.wasm" -o "$dist/${out}_bg.wasm"
@@ -52,11 +53,20 @@ done
 "$esbuild" js/entries/classic.js "$glue" --bundle --format=iife --minify --target=es2020 \
   --log-level=warning --log-override:empty-import-meta=silent \
   --outfile="$dist/fullduplex.global.js"
+# Shared mode's SharedWorker (js/shared/worker.js): a module worker beside index.js (found from
+# import.meta.url, so Vite and webpack 5 emit it) and a classic one beside fullduplex.global.js.
+# The define keeps a worker from trying to start a worker of its own.
+worker_flags=(--bundle --minify --target=es2020 --log-level=warning
+  --define:globalThis.FULLDUPLEX_SHARED_WORKER=true)
+"$esbuild" js/entries/shared-worker.js "$glue" "${worker_flags[@]}" --format=esm \
+  --outfile="$dist/shared-worker.js"
+"$esbuild" js/entries/shared-worker-classic.js "$glue" "${worker_flags[@]}" --format=iife \
+  --log-override:empty-import-meta=silent --outfile="$dist/shared-worker.global.js"
 cp js/index.d.ts js/stomp.d.ts js/xmpp.d.ts "$dist/"
 
 echo "entry sizes (wasm + JS, each file gzipped on its own):"
 for e in "index fullduplex_bg" "stomp fullduplex_stomp_bg" "xmpp fullduplex_xmpp_bg" \
-  "fullduplex.global fullduplex_bg"; do
+  "fullduplex.global fullduplex_bg" "shared-worker fullduplex_bg"; do
   set -- $e
   w=$(gzip -9c "$dist/$2.wasm" | wc -c) j=$(gzip -9c "$dist/$1.js" | wc -c)
   printf '  %-22s wasm %6d B + js %5d B = %6d B gzip -9  (raw %d B)\n' "$1.js" "$w" "$j" $((w + j)) \

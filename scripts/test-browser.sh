@@ -11,6 +11,8 @@ printf -- '-- browser tests (STOMP frames: %s, Prosody auth: %s)\n' \
 if [ $# -eq 0 ]; then
   printf -- '-- wasm-bindgen-test in Chromium\n'
   cargo test --target wasm32-unknown-unknown --test 'web*'
+  # The browser layer's own unit tests (batch layout, ACK tokens, URL masking).
+  cargo test --target wasm32-unknown-unknown --lib --no-default-features --features stomp -- web::
 fi
 printf -- '-- Playwright\n'
 node --test --test-concurrency=1 "${@:-tests/js/}"

@@ -270,22 +270,31 @@ impl Reconnect {
 
 /// `url` with any `user:password@` part replaced by `***@`, for events, errors and debug
 /// output (a page may put credentials into a WebSocket URL; they must never be echoed).
+/// Byte scans only: `str::find` would pull a substring searcher into the wasm.
 #[must_use]
 pub fn redact_url(url: &str) -> std::borrow::Cow<'_, str> {
-    let rest_at = url.find("://").map_or(0, |i| i.saturating_add(3));
-    let (scheme, rest) = url.split_at_checked(rest_at).unwrap_or(("", url));
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = rest.get(..authority_end).unwrap_or(rest);
-    match authority.rfind('@') {
-        Some(at) => {
-            let mut out = String::with_capacity(url.len());
-            out.push_str(scheme);
-            out.push_str("***");
-            out.push_str(rest.get(at..).unwrap_or(""));
-            std::borrow::Cow::Owned(out)
-        }
-        None => std::borrow::Cow::Borrowed(url),
-    }
+    let b = url.as_bytes();
+    // The authority starts after "://" (or at 0) and ends at the first '/', '?' or '#'.
+    let start = b
+        .windows(3)
+        .position(|w| w == b"://")
+        .map_or(0, |i| i.saturating_add(3));
+    let rest = b.get(start..).unwrap_or_default();
+    let end = rest
+        .iter()
+        .position(|c| matches!(c, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len());
+    let Some(at) = rest
+        .get(..end)
+        .and_then(|a| a.iter().rposition(|&c| c == b'@'))
+    else {
+        return std::borrow::Cow::Borrowed(url);
+    };
+    let mut out = String::with_capacity(url.len());
+    out.push_str(url.get(..start).unwrap_or_default());
+    out.push_str("***");
+    out.push_str(url.get(start.saturating_add(at)..).unwrap_or_default());
+    std::borrow::Cow::Owned(out)
 }
 
 #[cfg(test)]

@@ -54,6 +54,7 @@ fn texts(s: &mut Session) -> Vec<String> {
         match t {
             Transmit::Text(x) => v.push(x),
             Transmit::Close { code, reason } => v.push(format!("CLOSE {code} {reason}")),
+            Transmit::Open { url } => v.push(format!("OPEN {url}")),
         }
     }
     v
@@ -115,7 +116,13 @@ fn online_sm() -> Session {
     let mut s = Session::new(config(), [7; 32]);
     authenticate(&mut s, T0);
     assert_eq!(bind(&mut s, T0, SM_FEATURES), [ENABLE]);
-    assert_eq!(events(&mut s), [Event::Online { jid: ME.into() }]);
+    assert_eq!(
+        events(&mut s),
+        [Event::Online {
+            jid: ME.into(),
+            reconnected: false
+        }]
+    );
     feed(
         &mut s,
         T0,
@@ -286,7 +293,8 @@ fn sm_resume_refused_reports_unacked_then_fresh_session() {
     assert_eq!(
         events(&mut s),
         [Event::Online {
-            jid: "user@example.com/web2".into()
+            jid: "user@example.com/web2".into(),
+            reconnected: true
         }]
     );
 }
@@ -444,7 +452,13 @@ fn online() -> Session {
     let mut s = Session::new(config(), [7; 32]);
     authenticate(&mut s, T0);
     assert!(bind(&mut s, T0, BIND_ONLY).is_empty());
-    assert_eq!(events(&mut s), [Event::Online { jid: ME.into() }]);
+    assert_eq!(
+        events(&mut s),
+        [Event::Online {
+            jid: ME.into(),
+            reconnected: false
+        }]
+    );
     s
 }
 
@@ -719,6 +733,7 @@ fn receipts_requested_answered_and_reported() {
     };
     let id = s
         .send_message_with("bob@example.com", Some("hello"), &o)
+        .unwrap()
         .unwrap();
     assert_eq!(one(&mut s), format!("<message xmlns=\"jabber:client\" to=\"bob@example.com\" id=\"{id}\" type=\"chat\"><body>hello</body><request xmlns=\"urn:xmpp:receipts\"/><active xmlns=\"http://jabber.org/protocol/chatstates\"/></message>"));
     // bob's receipt: an event, no message.
@@ -778,8 +793,12 @@ fn chat_states_sent_and_received() {
             chat_state: Some(state),
             ..MessageOptions::default()
         };
-        let id = s.send_message_with("bob@example.com", None, &o).unwrap();
-        assert_eq!(one(&mut s), format!("<message xmlns=\"jabber:client\" to=\"bob@example.com\" id=\"{id}\" type=\"chat\"><{state} xmlns=\"http://jabber.org/protocol/chatstates\"/></message>"));
+        // Nothing refers to a chat state: it goes without an id.
+        assert_eq!(
+            s.send_message_with("bob@example.com", None, &o).unwrap(),
+            None
+        );
+        assert_eq!(one(&mut s), format!("<message xmlns=\"jabber:client\" to=\"bob@example.com\" type=\"chat\"><{state} xmlns=\"http://jabber.org/protocol/chatstates\"/></message>"));
         feed(&mut s, T0, &format!("<message from='bob@example.com/x' type='chat'><{state} xmlns='http://jabber.org/protocol/chatstates'/></message>"));
         assert_eq!(
             events(&mut s),
@@ -1056,7 +1075,10 @@ fn sm_server_without_sm_after_reconnect_or_hanging_attempt() {
         events(&mut s),
         [
             Event::Unacknowledged { stanzas: vec![m1] },
-            Event::Online { jid: ME.into() }
+            Event::Online {
+                jid: ME.into(),
+                reconnected: true
+            }
         ]
     );
 }

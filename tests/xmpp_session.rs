@@ -44,6 +44,7 @@ fn texts(s: &mut Session) -> Vec<String> {
         match t {
             Transmit::Text(x) => v.push(x),
             Transmit::Close { code, reason } => v.push(format!("CLOSE {code} {reason}")),
+            Transmit::Open { url } => v.push(format!("OPEN {url}")),
         }
     }
     v
@@ -175,7 +176,8 @@ fn restart_and_bind(s: &mut Session, features: &str, expect_session: bool) {
     assert_eq!(
         events(s),
         vec![Event::Online {
-            jid: "user@example.com/web".into()
+            jid: "user@example.com/web".into(),
+            reconnected: false
         }]
     );
     assert_eq!(s.jid(), Some("user@example.com/web"));
@@ -1390,4 +1392,18 @@ fn reconnect_logs_in_again_with_login_credentials() {
     feed(&mut s, T0, &features(&["SCRAM-SHA-1"]));
     assert!(events(&mut s).is_empty());
     assert!(one(&mut s).contains("SCRAM-SHA-1"));
+}
+
+#[test]
+fn debug_output_never_shows_the_password() {
+    let mut s = Session::new(config(true), [9; 32]);
+    let auth = open_until_auth(&mut s, &["SCRAM-SHA-1", "PLAIN"]);
+    assert!(auth.contains("SCRAM-SHA-1"), "{auth}");
+    // Mid-SCRAM: the session holds the password in its login and in the SCRAM exchange.
+    let mid = format!("{s:?}");
+    assert!(mid.contains("***"), "{mid}");
+    assert!(!mid.contains("pencil"), "{mid}");
+    let on = format!("{:?}", online());
+    assert!(!on.contains("pencil"), "{on}");
+    assert!(!format!("{:?}", config(true)).contains("pencil"));
 }

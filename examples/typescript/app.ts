@@ -31,6 +31,10 @@ import {
   type RosterItem,
   type XmppError,
   type XmppCloseEvent,
+  type XmppOpenInfo,
+  type XmppRosterInfo,
+  type XmppReconnectInfo,
+  type ClientOptions,
 } from "fullduplex";
 // The per-protocol entries: a smaller wasm each, same classes.
 import { StompClient as StompOnly, init as initStomp, isSupported as stompSupported } from "fullduplex/stomp";
@@ -94,7 +98,7 @@ export function stomp(url: string): StompClient {
   };
   client.connect(url, options);
   // Failover: each retry goes to the next URL.
-  new StompClient().connect([url, "wss://standby.example.com/ws"], { reconnect: true });
+  new StompClient({ shared: true }).connect([url, "wss://standby.example.com/ws"], { reconnect: true });
 
   const connected: boolean = client.connected;
   const version: StompVersion | null = client.version;
@@ -149,7 +153,8 @@ export function xmpp(url: string, domain: string): XmppClient {
   const client = new XmppClient();
 
   // The talk's callbacks.
-  client.onopen = (jid: string | null) => log(jid === null ? "stream ready" : `online as ${jid}`);
+  client.onopen = (jid: string | null, info: XmppOpenInfo) =>
+    log(jid === null ? "stream ready" : `online as ${jid}`, info.reconnected ? "(reconnected)" : "");
   client.onclose = (e: XmppCloseEvent) => log("closed", e.code, e.reason, e.wasClean, e.condition, e.text);
   client.onmessage = (msg: XmppMessage) => {
     log(msg.from, msg.to, msg.type, msg.id, msg.body, msg.subject, msg.thread, msg.xml.length);
@@ -168,7 +173,8 @@ export function xmpp(url: string, domain: string): XmppClient {
     log(p.from, p.to, p.type, p.show, p.status, priority, p.xml);
     if (p.type === "subscribe" && p.from) client.approve(p.from);
   };
-  client.onroster = (items: RosterItem[]) => {
+  client.onroster = (items: RosterItem[], info: XmppRosterInfo) => {
+    if (info.reloaded) log("the whole roster again, after a reconnection");
     for (const item of items) log(item.jid, item.name, item.subscription, item.ask, item.groups.join(","));
   };
   client.onerror = (error: XmppError) => {
@@ -176,7 +182,8 @@ export function xmpp(url: string, domain: string): XmppClient {
     // "undelivered" and "unacknowledged" carry the stanzas concerned.
     if (error.stanzas) for (const xml of error.stanzas) log(xml);
   };
-  client.onreconnecting = (attempt: number) => log(`connection lost, attempt ${attempt}`);
+  client.onreconnecting = (r: XmppReconnectInfo) =>
+    log(`connection lost, attempt ${r.attempt} in ${r.delay} ms to ${r.url}`, r.code, r.reason, r.wasClean);
   client.onresumed = () => log("stream resumed, nothing lost");
   client.debug = (direction, xml) => log(direction, xml);
   client.debug = null;
@@ -195,9 +202,13 @@ export function xmpp(url: string, domain: string): XmppClient {
     iqTimeout: 30000,
     streamManagement: true,
     receipts: true,
+    reconnect: true,
+    reconnectDelay: 1000,
+    maxReconnectDelay: 30000,
+    maxReconnectAttempts: 0,
     debug: (direction, xml) => log(direction, xml.length),
   };
-  client.connect(url, domain, options);
+  client.connect([url, "wss://standby.example.com/xmpp"], domain, options);
   const jid: string | null = client.jid;
   const online: boolean = client.connected;
   log(jid, online);
@@ -207,7 +218,9 @@ export function xmpp(url: string, domain: string): XmppClient {
 
 /** Without credentials: register, log in, use the roster and the rest, leave. */
 export async function newAccount(url: string, domain: string): Promise<void> {
-  const client = new XmppClient();
+  // Shared mode: every tab of this origin uses one session (one WebSocket) in a SharedWorker.
+  const shared: ClientOptions = { shared: true };
+  const client = new XmppClient(shared);
   client.connect(url, domain);
   await new Promise<void>((resolve) => (client.onopen = () => resolve()));
   try {
@@ -231,8 +244,8 @@ export async function newAccount(url: string, domain: string): Promise<void> {
   client.setStatus(); // available
   client.setStatus("away", "Back soon", 5);
   client.setStatus(null, null, null);
-  const id: string = client.sendMessage("alice@localhost", "Hello XMPP!");
-  const options: XmppMessageOptions = { type: "chat", subject: "hi", thread: id, receipt: true, chatState: "active" };
+  const id: string | null = client.sendMessage("alice@localhost", "Hello XMPP!", { id: true });
+  const options: XmppMessageOptions = { type: "chat", subject: "hi", thread: id ?? undefined, receipt: true, chatState: "active" };
   client.sendMessage("alice@localhost", "Re: hello", options);
   client.sendChatState("alice@localhost", "composing");
   client.sendChatState("room@conference.localhost", "paused", "groupchat");
@@ -243,7 +256,7 @@ export async function newAccount(url: string, domain: string): Promise<void> {
   const join: XmppJoinOptions = { password: "secret", maxStanzas: 20, seconds: 3600, since: "2024-01-01T00:00:00Z" };
   await client.joinRoom("room@conference.localhost", "dave", join);
   client.sendMessage("room@conference.localhost", "Hello room", { type: "groupchat" });
-  const subjectId: string = client.setRoomSubject("room@conference.localhost", "Today: fullduplex");
+  const subjectId: string | null = client.setRoomSubject("room@conference.localhost", "Today: fullduplex");
   log(subjectId);
   await client.leaveRoom("room@conference.localhost", "bye");
   client.sendRaw("<message to='alice@localhost'><body>raw</body></message>");

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use fullduplex::reconnect::ReconnectConfig;
 use fullduplex::stomp::{
     decode, encode, redact, AckMode, AckToken, Command, ConnectOptions, Decoder, Error, Event,
-    Frame, Item, Limits, OpId, Session, Status, Transmit, Version,
+    Frame, Item, ItemRef, Limits, OpId, Session, Status, Transmit, Version,
 };
 use fullduplex::time::Millis;
 
@@ -131,29 +131,46 @@ pub fn decode_target(data: &[u8]) {
         }
     }
 
-    // The streaming decoder, fed in random chunks, must yield the same items. The decoder
-    // re-scans a frame without content-length from its start on every push (see
-    // fuzz/README.md), so byte-by-byte feeding is kept to short inputs and otherwise there
-    // are at most 16 chunks.
+    // The streaming decoder, fed in random chunks (byte by byte when seed bit 7 is set: the
+    // decoder is incremental, so that is linear too), must yield the same items, through
+    // `next_item` or (seed bit 6) the allocation-free `next_ref`.
     let mut rng = Rng::new(seed);
-    let max_chunk = if seed & 0x80 != 0 && stream.len() <= 128 {
+    let max_chunk = if seed & 0x80 != 0 {
         1
     } else {
         [3u32, 17, 64, 4096][usize::from(seed % 4)]
     };
-    let min_chunk = if max_chunk == 1 { 1 } else { stream.len() / 16 };
+    let by_ref = seed & 0x40 != 0;
     let mut dec = Decoder::new(limits);
     let mut got = Vec::new();
     let mut fed = 0usize;
     'feed: while fed < stream.len() {
-        let n = rng.size(max_chunk).max(min_chunk).min(stream.len() - fed);
+        let n = rng.size(max_chunk).max(1).min(stream.len() - fed);
         dec.push(&stream[fed..fed + n]);
         fed += n;
         loop {
-            match dec.next_item(v) {
+            let next = if by_ref {
+                dec.next_ref(v).map(|item| {
+                    item.map(|i| match i {
+                        ItemRef::Heartbeat => Owned::Beat,
+                        ItemRef::Frame(f) => {
+                            let g = f.to_frame();
+                            assert_eq!(g.header(b"content-length"), f.header(b"content-length"));
+                            own(&g)
+                        }
+                    })
+                })
+            } else {
+                dec.next_item(v).map(|item| {
+                    item.map(|i| match i {
+                        Item::Heartbeat => Owned::Beat,
+                        Item::Frame(f) => own(&f),
+                    })
+                })
+            };
+            match next {
                 Ok(None) => break,
-                Ok(Some(Item::Heartbeat)) => got.push(Owned::Beat),
-                Ok(Some(Item::Frame(f))) => got.push(own(&f)),
+                Ok(Some(o)) => got.push(o),
                 Err(e) => {
                     got.push(Owned::Err(e));
                     // Errors are sticky.
@@ -163,6 +180,13 @@ pub fn decode_target(data: &[u8]) {
             }
         }
     }
+    // Work stays linear in the input however it was split (issue #7).
+    assert!(
+        dec.bytes_examined() <= 8 * stream.len() as u64 + 8,
+        "decoder examined {} bytes for {} bytes of input",
+        dec.bytes_examined(),
+        stream.len()
+    );
     assert!(dec.buffered() <= stream.len());
     // A limit can be detected earlier on a prefix than on the whole input, with another error
     // kind; everything else must agree exactly.

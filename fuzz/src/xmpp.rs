@@ -86,6 +86,8 @@ impl XmppRun {
                     assert!(code == 1000 || (3000..=4999).contains(&code), "close code");
                     assert!(reason.len() <= 123, "close reason too long for a WebSocket");
                 }
+                // Automatic reconnection asks for a socket (only with URLs in the config).
+                Transmit::Open { .. } => {}
             }
         }
         while let Some(e) = self.s.poll_event() {

@@ -1,10 +1,15 @@
 //! STOMP wire codec: [`decode`] turns bytes into a borrowed [`Frame`] (or a heart-beat EOL, or
-//! `Partial` when more bytes are needed), [`Decoder`] buffers a byte stream on top of it, and
-//! [`encode`] appends a frame to a caller buffer. It enforces the [`Limits`] as soon as a breach
-//! is detectable and reports every problem as a typed [`Error`] naming the rule and offset. It
-//! knows nothing of sessions: the caller says which [`Version`]'s escaping applies.
+//! `Partial` when more bytes are needed); [`Decoder`] decodes a byte stream incrementally (a
+//! frame split into any number of pushes costs time linear in its length) and hands frames out
+//! as [`FrameRef`]s into its buffer without allocating; [`encode`] appends a frame to a caller
+//! buffer. It enforces the [`Limits`] as soon as a breach is detectable and reports every
+//! problem as a typed [`Error`] naming the rule and offset. It knows nothing of sessions: the
+//! caller says which [`Version`]'s escaping applies.
 
-use super::frame::{escape_into, unescape, Command, Escaping, Frame, Header, Version};
+use super::frame::{
+    escape_into, unescape, unescape_in_place, Command, Escaping, Frame, FrameRef, Header, Span,
+    Version,
+};
 
 /// Size limits for incoming frames. Exceeding any is an [`Error`] as soon as it is detectable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,9 +129,9 @@ pub enum Status<T> {
     Complete(usize, T),
 }
 
-/// Internal decode result: `Partial` carries how many bytes must be present before trying again.
+/// Internal result of the one-shot decoder.
 enum Parsed<'a> {
-    Partial { need: usize },
+    Partial,
     Beat(usize),
     Frame(usize, Frame<'a>),
 }
@@ -141,7 +146,7 @@ pub fn decode<'a>(
     limits: &Limits,
 ) -> Result<Status<Frame<'a>>, Error> {
     Ok(match decode_impl(input, version, limits)? {
-        Parsed::Partial { .. } => Status::Partial,
+        Parsed::Partial => Status::Partial,
         Parsed::Beat(n) => Status::Heartbeat(n),
         Parsed::Frame(n, f) => Status::Complete(n, f),
     })
@@ -158,7 +163,7 @@ fn read_line<'a>(
     // Content, optional CR, LF: never look further than that.
     let window_len = limits.max_line_len.saturating_add(2);
     let window = rest.get(..window_len).unwrap_or(rest);
-    match window.iter().position(|&b| b == b'\n') {
+    match find_byte(window, b'\n') {
         Some(lf) => {
             let line = window.get(..lf).unwrap_or_default();
             let line = match line.split_last() {
@@ -197,13 +202,55 @@ fn parse_len(v: &[u8]) -> Option<usize> {
     })
 }
 
-fn partial(input: &[u8], need: usize, limits: &Limits) -> Result<Parsed<'static>, Error> {
-    if input.len() >= limits.max_frame_len {
+/// Checks a header line (without its EOL) starting at frame offset `pos` and returns where its first `:` is and whether it holds a `\\` (so needs unescaping): 1.2
+/// escaping forbids raw CR, the colon must be there and the name not empty.
+fn header_colon(line: &[u8], esc: Escaping, pos: usize) -> Result<(usize, bool), Error> {
+    if esc == Escaping::V12 {
+        if let Some(i) = find_byte(line, b'\r') {
+            return Err(Error::BareCr {
+                offset: pos.saturating_add(i),
+            });
+        }
+    }
+    match find_byte(line, b':') {
+        None => Err(Error::MissingColon { offset: pos }),
+        Some(0) => Err(Error::EmptyHeaderName { offset: pos }),
+        Some(colon) => Ok((
+            colon,
+            esc != Escaping::None && find_byte(line, b'\\').is_some(),
+        )),
+    }
+}
+
+/// The first `needle` in `hay`, eight bytes at a time (the classic "has zero byte" trick on
+/// a `u64`), then byte by byte for the tail.
+fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
+    const LO: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HI: u64 = u64::from_ne_bytes([0x80; 8]);
+    let pattern = LO.wrapping_mul(u64::from(needle));
+    let mut chunks = hay.chunks_exact(8);
+    let mut at = 0usize;
+    for chunk in &mut chunks {
+        let word = chunk.try_into().map(u64::from_ne_bytes).unwrap_or(0) ^ pattern;
+        if word.wrapping_sub(LO) & !word & HI != 0 {
+            break;
+        }
+        at = at.saturating_add(8);
+    }
+    let rest = hay.get(at..).unwrap_or_default();
+    rest.iter()
+        .position(|&b| b == needle)
+        .map(|i| at.saturating_add(i))
+}
+
+/// An incomplete frame of `len` bytes so far: an error once it reaches the frame limit.
+fn partial(len: usize, limits: &Limits) -> Result<(), Error> {
+    if len >= limits.max_frame_len {
         return Err(Error::FrameTooLarge {
             offset: limits.max_frame_len,
         });
     }
-    Ok(Parsed::Partial { need })
+    Ok(())
 }
 
 fn decode_impl<'a>(
@@ -212,20 +259,19 @@ fn decode_impl<'a>(
     limits: &Limits,
 ) -> Result<Parsed<'a>, Error> {
     match input.first() {
-        None => return Ok(Parsed::Partial { need: 1 }),
+        None => return Ok(Parsed::Partial),
         Some(b'\n') => return Ok(Parsed::Beat(1)),
         Some(b'\r') => {
             return match input.get(1) {
-                None => Ok(Parsed::Partial { need: 2 }),
+                None => Ok(Parsed::Partial),
                 Some(b'\n') => Ok(Parsed::Beat(2)),
                 Some(_) => Err(Error::BareCr { offset: 0 }),
             }
         }
         Some(_) => {}
     }
-    let more = input.len().saturating_add(1);
     let Some((line, mut pos)) = read_line(input, 0, limits)? else {
-        return partial(input, more, limits);
+        return partial(input.len(), limits).map(|()| Parsed::Partial);
     };
     let command = Command::parse(line).ok_or(Error::UnknownCommand { offset: 0 })?;
     let esc = Escaping::for_frame(version, command);
@@ -233,7 +279,7 @@ fn decode_impl<'a>(
     let mut content_length: Option<(usize, usize)> = None; // (header index, value offset)
     loop {
         let Some((line, next)) = read_line(input, pos, limits)? else {
-            return partial(input, more, limits);
+            return partial(input.len(), limits).map(|()| Parsed::Partial);
         };
         if line.is_empty() {
             pos = next;
@@ -242,21 +288,8 @@ fn decode_impl<'a>(
         if headers.len() >= limits.max_headers {
             return Err(Error::TooManyHeaders { offset: pos });
         }
-        if esc == Escaping::V12 {
-            if let Some(i) = line.iter().position(|&b| b == b'\r') {
-                return Err(Error::BareCr {
-                    offset: pos.saturating_add(i),
-                });
-            }
-        }
-        let colon = line
-            .iter()
-            .position(|&b| b == b':')
-            .ok_or(Error::MissingColon { offset: pos })?;
+        let (colon, _) = header_colon(line, esc, pos)?;
         let raw_name = line.get(..colon).unwrap_or_default();
-        if raw_name.is_empty() {
-            return Err(Error::EmptyHeaderName { offset: pos });
-        }
         let value_at = pos.saturating_add(colon).saturating_add(1);
         let raw_value = line.get(colon.saturating_add(1)..).unwrap_or_default();
         let name = unescape(raw_name, esc, pos)?;
@@ -281,18 +314,14 @@ fn decode_impl<'a>(
                 .filter(|&e| e < limits.max_frame_len)
                 .ok_or(Error::FrameTooLarge { offset: pos })?;
             match input.get(end) {
-                None => {
-                    return Ok(Parsed::Partial {
-                        need: end.saturating_add(1),
-                    })
-                }
+                None => return Ok(Parsed::Partial),
                 Some(0) => end,
                 Some(_) => return Err(Error::MissingNul { offset: end }),
             }
         }
         None => {
             let rest = input.get(pos..).unwrap_or_default();
-            match rest.iter().position(|&b| b == 0) {
+            match find_byte(rest, 0) {
                 Some(i) => {
                     let end = pos.saturating_add(i);
                     if end >= limits.max_frame_len {
@@ -302,7 +331,7 @@ fn decode_impl<'a>(
                     }
                     end
                 }
-                None => return partial(input, more, limits),
+                None => return partial(input.len(), limits).map(|()| Parsed::Partial),
             }
         }
     };
@@ -397,15 +426,66 @@ pub enum Item<'a> {
     Frame(Frame<'a>),
 }
 
+/// One item from [`Decoder::next_ref`]: like [`Item`], but the frame is a [`FrameRef`] into
+/// the decoder's buffer, so nothing is allocated.
+#[derive(Clone, Copy, Debug)]
+pub enum ItemRef<'a> {
+    /// A heart-beat EOL between frames.
+    Heartbeat,
+    /// A whole frame.
+    Frame(FrameRef<'a>),
+}
+
+/// How far the decoder got in the frame at the front of its buffer. Offsets count from the
+/// frame's first byte, so compacting the buffer does not move them.
+#[derive(Clone, Copy, Debug, Default)]
+struct Progress {
+    /// The command (and the escaping for its headers), once its line was read.
+    command: Option<(Command, Escaping)>,
+    /// Start of the command or header line being read.
+    line: usize,
+    /// Bytes before this were already searched (for LF in the head, NUL in a body without
+    /// `content-length`) and are never looked at again.
+    scanned: usize,
+    /// Start of the body, once the blank line ending the headers was read.
+    body: Option<usize>,
+    /// End of the body (where its NUL must be) when `content-length` gave its length.
+    body_end: Option<usize>,
+    /// The first `content-length` header: its index and the offset of its raw value.
+    content_length: Option<(usize, usize)>,
+}
+
+/// What one decoding step found.
+enum Step {
+    Partial,
+    Beat(usize),
+    Frame {
+        len: usize,
+        command: Command,
+        body: (usize, usize),
+    },
+}
+
 /// A streaming decoder: buffers bytes across chunks (a frame may be split anywhere, several
 /// frames may share a chunk) and yields items in order. Errors are sticky.
+///
+/// Decoding is incremental: each command and header line is checked (and unescaped, in place)
+/// once when its LF arrives, the search for the body's NUL resumes where the last one stopped,
+/// and a `content-length` body is not looked at until all of it is there. So a frame that
+/// arrives one byte per message costs time linear in its length, and every limit is enforced
+/// as soon as it is crossed. Consumed bytes are dropped from the front of the buffer only when
+/// they are at least as many as those kept, so moving bytes costs O(1) per byte overall.
 #[derive(Debug, Default)]
 pub struct Decoder {
     buf: Vec<u8>,
+    /// Start of the current frame in `buf`; bytes before it were consumed.
     pos: usize,
-    need: usize,
     limits: Limits,
     failed: Option<Error>,
+    progress: Progress,
+    /// The current frame's headers; reused from frame to frame.
+    spans: Vec<Span>,
+    examined: u64,
 }
 
 impl Decoder {
@@ -423,15 +503,25 @@ impl Decoder {
         if self.failed.is_some() {
             return;
         }
-        if self.pos >= self.buf.len() && self.buf.capacity() > 64 * 1024 {
-            // Everything consumed: give a large frame's memory back.
-            self.buf = Vec::new();
+        let kept = self.buf.len().saturating_sub(self.pos);
+        if kept == 0 {
+            let cap = self.buf.capacity();
+            if cap > 64 * 1024 && cap / 2 > data.len() {
+                // Everything consumed and the new bytes are much smaller: give a large
+                // frame's memory back (a stream of large frames keeps reusing it).
+                self.buf = Vec::new();
+            } else {
+                self.buf.clear();
+            }
             self.pos = 0;
-        } else if self.pos > 0 {
+        } else if self.pos >= kept {
+            // Moving `kept` bytes is paid for by the at least as many consumed ones.
             self.buf.drain(..self.pos.min(self.buf.len()));
             self.pos = 0;
+            self.count(kept);
         }
         self.buf.extend_from_slice(data);
+        self.count(data.len());
     }
 
     /// Bytes held that do not yet form a whole item.
@@ -440,38 +530,237 @@ impl Decoder {
         self.buf.len().saturating_sub(self.pos)
     }
 
+    /// How many bytes the decoder has copied or looked at so far (a diagnostic for tests: it
+    /// must stay within a small multiple of the bytes pushed, however they were split).
+    #[doc(hidden)]
+    #[must_use]
+    pub fn bytes_examined(&self) -> u64 {
+        self.examined
+    }
+
+    fn count(&mut self, n: usize) {
+        self.examined = self
+            .examined
+            .saturating_add(u64::try_from(n).unwrap_or(u64::MAX));
+    }
+
     /// The next heart-beat or frame, `Ok(None)` when more bytes are needed.
     ///
     /// # Errors
     /// The first decode error, again on every later call.
     pub fn next_item(&mut self, version: Version) -> Result<Option<Item<'_>>, Error> {
+        Ok(self.next_ref(version)?.map(|item| match item {
+            ItemRef::Heartbeat => Item::Heartbeat,
+            ItemRef::Frame(f) => Item::Frame(f.to_frame()),
+        }))
+    }
+
+    /// Like [`Decoder::next_item`], but the frame stays in the decoder's buffer: no allocation.
+    ///
+    /// # Errors
+    /// The first decode error, again on every later call.
+    pub fn next_ref(&mut self, version: Version) -> Result<Option<ItemRef<'_>>, Error> {
         if let Some(e) = self.failed {
             return Err(e);
         }
-        let input = self.buf.get(self.pos..).unwrap_or_default();
-        if input.len() < self.need {
-            return Ok(None);
-        }
-        match decode_impl(input, version, &self.limits) {
+        let mut p = self.progress;
+        let step = self.step(&mut p, version);
+        self.progress = p;
+        match step {
             Err(e) => {
                 self.failed = Some(e);
                 Err(e)
             }
-            Ok(Parsed::Partial { need }) => {
-                self.need = need;
-                Ok(None)
-            }
-            Ok(Parsed::Beat(n)) => {
+            Ok(Step::Partial) => Ok(None),
+            Ok(Step::Beat(n)) => {
                 self.pos = self.pos.saturating_add(n);
-                self.need = 0;
-                Ok(Some(Item::Heartbeat))
+                Ok(Some(ItemRef::Heartbeat))
             }
-            Ok(Parsed::Frame(n, f)) => {
-                self.pos = self.pos.saturating_add(n);
-                self.need = 0;
-                Ok(Some(Item::Frame(f)))
+            Ok(Step::Frame { len, command, body }) => {
+                let start = self.pos;
+                self.pos = start.saturating_add(len);
+                self.progress = Progress::default();
+                Ok(Some(ItemRef::Frame(FrameRef {
+                    command,
+                    bytes: self.buf.get(start..self.pos).unwrap_or_default(),
+                    spans: &self.spans,
+                    body,
+                })))
             }
         }
+    }
+
+    /// The bytes of the current frame from offset `from` on.
+    fn frame_from(&self, from: usize) -> &[u8] {
+        self.buf
+            .get(self.pos.saturating_add(from)..)
+            .unwrap_or_default()
+    }
+
+    /// Decodes as far as the buffered bytes allow, recording progress in `p`.
+    fn step(&mut self, p: &mut Progress, version: Version) -> Result<Step, Error> {
+        let avail = self.buffered();
+        if p.command.is_none() && p.scanned == 0 {
+            // Between frames: a heart-beat, or the first byte of a frame.
+            let input = self.frame_from(0);
+            match input.first() {
+                None => return Ok(Step::Partial),
+                Some(b'\n') => return Ok(Step::Beat(1)),
+                Some(b'\r') => {
+                    return match input.get(1) {
+                        None => Ok(Step::Partial),
+                        Some(b'\n') => Ok(Step::Beat(2)),
+                        Some(_) => Err(Error::BareCr { offset: 0 }),
+                    }
+                }
+                Some(_) => self.spans.clear(),
+            }
+        }
+        let max_line = self.limits.max_line_len;
+        while p.body.is_none() {
+            // Content, optional CR, LF: never look further than that for the LF.
+            let window_end = avail.min(p.line.saturating_add(max_line).saturating_add(2));
+            let from = p.scanned.max(p.line);
+            let hay = self
+                .frame_from(from)
+                .get(..window_end.saturating_sub(from))
+                .unwrap_or_default();
+            match find_byte(hay, b'\n') {
+                Some(i) => {
+                    self.count(i.saturating_add(1));
+                    let lf = from.saturating_add(i);
+                    self.take_line(p, version, lf)?;
+                    p.line = lf.saturating_add(1);
+                    p.scanned = p.line;
+                }
+                None => {
+                    let seen = hay.len();
+                    self.count(seen);
+                    p.scanned = window_end;
+                    let len = window_end.saturating_sub(p.line);
+                    let last = self
+                        .frame_from(window_end.saturating_sub(1))
+                        .first()
+                        .copied();
+                    if len > max_line.saturating_add(1) || (len > max_line && last != Some(b'\r')) {
+                        return Err(Error::LineTooLong { offset: p.line });
+                    }
+                    return partial(avail, &self.limits).map(|()| Step::Partial);
+                }
+            }
+        }
+        let body = p.body.unwrap_or_default();
+        let Some((command, _)) = p.command else {
+            return Ok(Step::Partial);
+        };
+        if let Some(end) = p.body_end {
+            return match self.frame_from(end).first() {
+                None => Ok(Step::Partial),
+                Some(0) => Ok(Step::Frame {
+                    len: end.saturating_add(1),
+                    command,
+                    body: (body, end),
+                }),
+                Some(_) => Err(Error::MissingNul { offset: end }),
+            };
+        }
+        let from = p.scanned.max(body);
+        let hay = self.frame_from(from);
+        match find_byte(hay, 0) {
+            Some(i) => {
+                self.count(i.saturating_add(1));
+                let end = from.saturating_add(i);
+                if end >= self.limits.max_frame_len {
+                    return Err(Error::FrameTooLarge {
+                        offset: self.limits.max_frame_len,
+                    });
+                }
+                Ok(Step::Frame {
+                    len: end.saturating_add(1),
+                    command,
+                    body: (body, end),
+                })
+            }
+            None => {
+                let seen = hay.len();
+                self.count(seen);
+                p.scanned = avail;
+                partial(avail, &self.limits).map(|()| Step::Partial)
+            }
+        }
+    }
+
+    /// Handles the complete line that ends with the LF at frame offset `lf`: the command line,
+    /// a header (checked and unescaped in place, once) or the blank line before the body.
+    fn take_line(&mut self, p: &mut Progress, version: Version, lf: usize) -> Result<(), Error> {
+        let start = p.line;
+        let mut end = lf;
+        if end > start && self.frame_from(end.saturating_sub(1)).first() == Some(&b'\r') {
+            end = end.saturating_sub(1);
+        }
+        if end.saturating_sub(start) > self.limits.max_line_len {
+            return Err(Error::LineTooLong { offset: start });
+        }
+        let base = self.pos;
+        let range = base.saturating_add(start)..base.saturating_add(end);
+        self.count(end.saturating_sub(start).saturating_mul(2));
+        let Some((_, esc)) = p.command else {
+            let line = self.buf.get(range).unwrap_or_default();
+            let command = Command::parse(line).ok_or(Error::UnknownCommand { offset: 0 })?;
+            p.command = Some((command, Escaping::for_frame(version, command)));
+            return Ok(());
+        };
+        if start == end {
+            return self.end_of_headers(p, lf.saturating_add(1));
+        }
+        if self.spans.len() >= self.limits.max_headers {
+            return Err(Error::TooManyHeaders { offset: start });
+        }
+        let line = self.buf.get_mut(range).unwrap_or_default();
+        let (colon, escaped) = header_colon(line, esc, start)?;
+        let (name, value) = line.split_at_mut(colon);
+        let value = value.get_mut(1..).unwrap_or_default();
+        let value_at = start.saturating_add(colon).saturating_add(1);
+        let (name_len, value_len) = if escaped {
+            (
+                unescape_in_place(name, esc, start)?,
+                unescape_in_place(value, esc, value_at)?,
+            )
+        } else {
+            (name.len(), value.len())
+        };
+        if p.content_length.is_none() && name.get(..name_len) == Some(b"content-length") {
+            p.content_length = Some((self.spans.len(), value_at));
+        }
+        self.spans.push(Span {
+            name: (start, start.saturating_add(name_len)),
+            value: (value_at, value_at.saturating_add(value_len)),
+        });
+        Ok(())
+    }
+
+    /// The headers ended; the body starts at frame offset `body`.
+    fn end_of_headers(&mut self, p: &mut Progress, body: usize) -> Result<(), Error> {
+        if body > self.limits.max_frame_len {
+            return Err(Error::FrameTooLarge { offset: body });
+        }
+        p.body = Some(body);
+        p.scanned = body;
+        if let Some((idx, at)) = p.content_length {
+            let value = self.spans.get(idx).and_then(|s| {
+                self.frame_from(s.value.0)
+                    .get(..s.value.1.saturating_sub(s.value.0))
+            });
+            let n = value
+                .and_then(parse_len)
+                .ok_or(Error::InvalidContentLength { offset: at })?;
+            let end = body
+                .checked_add(n)
+                .filter(|&e| e < self.limits.max_frame_len)
+                .ok_or(Error::FrameTooLarge { offset: body })?;
+            p.body_end = Some(end);
+        }
+        Ok(())
     }
 }
 
@@ -755,6 +1044,76 @@ mod tests {
         assert!(d.next_item(V12).is_err());
         d.push(b"\n");
         assert_eq!(d.next_item(V12), Err(Error::UnknownCommand { offset: 0 }));
+    }
+
+    #[test]
+    fn decoder_gives_large_buffers_back_and_keeps_working_ones() {
+        let mut big = b"MESSAGE\n\n".to_vec();
+        big.extend_from_slice(&[b'x'; 200_000]);
+        big.push(0);
+        let mut d = Decoder::new(lim());
+        d.push(&big);
+        assert!(matches!(d.next_ref(V12), Ok(Some(ItemRef::Frame(_)))));
+        // Another frame as large: the buffer is reused.
+        d.push(&big);
+        assert!(d.buf.capacity() >= big.len());
+        assert!(matches!(d.next_ref(V12), Ok(Some(ItemRef::Frame(_)))));
+        // A heart-beat after it: the large buffer goes.
+        d.push(b"\n");
+        assert!(d.buf.capacity() < 64 * 1024);
+        assert!(matches!(d.next_ref(V12), Ok(Some(ItemRef::Heartbeat))));
+        assert!(matches!(d.next_ref(V12), Ok(None)));
+    }
+
+    #[test]
+    fn decoder_compacts_only_when_consumed_bytes_dominate() {
+        let mut d = Decoder::new(lim());
+        d.push(b"\n\nMESSAGE\n\nabc");
+        assert!(matches!(d.next_ref(V12), Ok(Some(ItemRef::Heartbeat))));
+        assert!(matches!(d.next_ref(V12), Ok(Some(ItemRef::Heartbeat))));
+        assert!(matches!(d.next_ref(V12), Ok(None)));
+        // 2 bytes consumed, 12 kept: no move yet.
+        d.push(b"d");
+        assert_eq!(d.pos, 2);
+        let f = b"\0RECEIPT\nreceipt-id:77\n\n\0MESSAGE\n\n";
+        d.push(f);
+        match d.next_ref(V12) {
+            Ok(Some(ItemRef::Frame(f))) => assert_eq!(f.body(), b"abcd"),
+            other => panic!("{other:?}"),
+        }
+        match d.next_ref(V12) {
+            Ok(Some(ItemRef::Frame(f))) => assert_eq!(f.header(b"receipt-id"), Some(&b"77"[..])),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(d.next_ref(V12), Ok(None)));
+        // Now most bytes are consumed: the next push moves the partial frame to the front,
+        // and decoding resumes where it was.
+        d.push(b"x\0");
+        assert_eq!(d.pos, 0);
+        match d.next_ref(V12) {
+            Ok(Some(ItemRef::Frame(f))) => assert_eq!(f.body(), b"x"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn find_byte_agrees_with_position() {
+        let mut hay = Vec::new();
+        for len in 0..40 {
+            for at in 0..=len {
+                hay.clear();
+                hay.extend((0..len).map(|i| if i == at { b'\n' } else { 0x8a }));
+                let want = hay.iter().position(|&b| b == b'\n');
+                assert_eq!(find_byte(&hay, b'\n'), want, "{len} {at}");
+                assert_eq!(find_byte(&hay, 0), None);
+            }
+        }
+        assert_eq!(find_byte(b"abcdefgh\0ij\0", 0), Some(8));
+        assert_eq!(find_byte(b"\xff\xfe\x80\x81\x7f\x00", 0), Some(5));
+        assert_eq!(
+            find_byte(b"\x01\x01\x01\x01\x01\x01\x01\x01\x00", 0),
+            Some(8)
+        );
     }
 
     #[test]

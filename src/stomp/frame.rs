@@ -1,6 +1,7 @@
-//! The STOMP frame model: protocol [`Version`], [`Command`], the borrowed [`Frame`] the decoder
-//! yields, and header escaping/unescaping per version (1.2: `\\ \n \c \r`; 1.1: no `\r`; 1.0
-//! and CONNECT/CONNECTED: none). It owns no I/O and no buffering; the codec drives it.
+//! The STOMP frame model: protocol [`Version`], [`Command`], the borrowed [`Frame`] and the
+//! allocation-free [`FrameRef`] view the decoders hand out, and header escaping/unescaping per
+//! version (1.2: `\\ \n \c \r`; 1.1: no `\r`; 1.0 and CONNECT/CONNECTED: none), also in
+//! place. It owns no I/O and no buffering; the codec drives it.
 
 use std::borrow::Cow;
 
@@ -111,27 +112,32 @@ impl Command {
         }
     }
 
+    /// Every command, server frames first (the decoder looks them up in this order).
+    pub const ALL: [Command; 15] = [
+        Command::Message,
+        Command::Receipt,
+        Command::Connected,
+        Command::Error,
+        Command::Connect,
+        Command::Stomp,
+        Command::Send,
+        Command::Subscribe,
+        Command::Unsubscribe,
+        Command::Ack,
+        Command::Nack,
+        Command::Begin,
+        Command::Commit,
+        Command::Abort,
+        Command::Disconnect,
+    ];
+
     /// Parses a command line (without its EOL). Case-sensitive, as the spec says.
     #[must_use]
     pub fn parse(s: &[u8]) -> Option<Command> {
-        Some(match s {
-            b"CONNECT" => Command::Connect,
-            b"STOMP" => Command::Stomp,
-            b"SEND" => Command::Send,
-            b"SUBSCRIBE" => Command::Subscribe,
-            b"UNSUBSCRIBE" => Command::Unsubscribe,
-            b"ACK" => Command::Ack,
-            b"NACK" => Command::Nack,
-            b"BEGIN" => Command::Begin,
-            b"COMMIT" => Command::Commit,
-            b"ABORT" => Command::Abort,
-            b"DISCONNECT" => Command::Disconnect,
-            b"CONNECTED" => Command::Connected,
-            b"MESSAGE" => Command::Message,
-            b"RECEIPT" => Command::Receipt,
-            b"ERROR" => Command::Error,
-            _ => return None,
-        })
+        // A table walk: far less code than a `match` on byte strings.
+        Command::ALL
+            .into_iter()
+            .find(|c| c.as_str().as_bytes() == s)
     }
 
     /// Whether header escaping applies to this command (never on CONNECT/STOMP/CONNECTED).
@@ -166,6 +172,97 @@ impl Frame<'_> {
     }
 }
 
+/// Where one header sits in a frame's bytes: name and value as `(start, end)` offsets from the
+/// frame's first byte, after unescaping.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Span {
+    pub(crate) name: (usize, usize),
+    pub(crate) value: (usize, usize),
+}
+
+fn span_bytes(bytes: &[u8], (start, end): (usize, usize)) -> &[u8] {
+    bytes.get(start..end).unwrap_or_default()
+}
+
+/// A decoded frame as the [`Decoder`](super::Decoder) holds it: the headers were unescaped in
+/// place in its buffer and the body is borrowed from it, so handing it out allocates nothing.
+/// [`FrameRef::to_frame`] turns it into a [`Frame`] (one `Vec` for the headers).
+#[derive(Clone, Copy, Debug)]
+pub struct FrameRef<'a> {
+    pub(crate) command: Command,
+    /// The frame's bytes, from its command to its NUL.
+    pub(crate) bytes: &'a [u8],
+    pub(crate) spans: &'a [Span],
+    pub(crate) body: (usize, usize),
+}
+
+impl<'a> FrameRef<'a> {
+    /// The command.
+    #[must_use]
+    pub fn command(&self) -> Command {
+        self.command
+    }
+
+    /// The body (without the terminating NUL).
+    #[must_use]
+    pub fn body(&self) -> &'a [u8] {
+        span_bytes(self.bytes, self.body)
+    }
+
+    /// All headers in wire order (repeated ones included), unescaped.
+    #[must_use]
+    pub fn headers(&self) -> HeaderIter<'a> {
+        HeaderIter {
+            bytes: self.bytes,
+            spans: self.spans.iter(),
+        }
+    }
+
+    /// The first value of header `name` (STOMP: the first occurrence wins).
+    #[must_use]
+    pub fn header(&self, name: &[u8]) -> Option<&'a [u8]> {
+        self.headers().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    /// The same frame as a [`Frame`] (its headers borrowed from the decoder's buffer).
+    #[must_use]
+    pub fn to_frame(&self) -> Frame<'a> {
+        Frame {
+            command: self.command,
+            headers: self
+                .headers()
+                .map(|(n, v)| (Cow::Borrowed(n), Cow::Borrowed(v)))
+                .collect(),
+            body: self.body(),
+        }
+    }
+}
+
+/// The headers of a [`FrameRef`], as `(name, value)` byte slices in wire order.
+#[derive(Clone, Debug)]
+pub struct HeaderIter<'a> {
+    bytes: &'a [u8],
+    spans: core::slice::Iter<'a, Span>,
+}
+
+impl<'a> Iterator for HeaderIter<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let s = self.spans.next()?;
+        Some((
+            span_bytes(self.bytes, s.name),
+            span_bytes(self.bytes, s.value),
+        ))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.spans.size_hint()
+    }
+}
+
+impl ExactSizeIterator for HeaderIter<'_> {}
+
 /// The escaping rules in force for a frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Escaping {
@@ -196,24 +293,52 @@ pub(crate) fn unescape(raw: &[u8], esc: Escaping, offset: usize) -> Result<Cow<'
     if esc == Escaping::None || !raw.contains(&b'\\') {
         return Ok(Cow::Borrowed(raw));
     }
-    let mut out = Vec::with_capacity(raw.len());
-    let mut it = raw.iter().enumerate();
-    while let Some((i, &b)) = it.next() {
-        if b != b'\\' {
-            out.push(b);
-            continue;
-        }
-        let at = offset.saturating_add(i);
-        let decoded = match it.next() {
-            Some((_, b'\\')) => b'\\',
-            Some((_, b'n')) => b'\n',
-            Some((_, b'c')) => b':',
-            Some((_, b'r')) if esc == Escaping::V12 => b'\r',
-            _ => return Err(Error::InvalidEscape { offset: at }),
-        };
-        out.push(decoded);
-    }
+    let mut out = raw.to_vec();
+    let len = unescape_in_place(&mut out, esc, offset)?;
+    out.truncate(len);
     Ok(Cow::Owned(out))
+}
+
+/// Unescapes `s` in place (the result is never longer) and returns the new length; the bytes
+/// after it are left over. `offset` is the position of `s` in the frame, for error reports.
+pub(crate) fn unescape_in_place(
+    s: &mut [u8],
+    esc: Escaping,
+    offset: usize,
+) -> Result<usize, Error> {
+    if esc == Escaping::None {
+        return Ok(s.len());
+    }
+    // Nothing to do up to the first backslash.
+    let Some(first) = s.iter().position(|&b| b == b'\\') else {
+        return Ok(s.len());
+    };
+    let (mut r, mut w) = (first, first);
+    while let Some(&b) = s.get(r) {
+        let decoded = if b == b'\\' {
+            let d = match s.get(r.saturating_add(1)) {
+                Some(b'\\') => b'\\',
+                Some(b'n') => b'\n',
+                Some(b'c') => b':',
+                Some(b'r') if esc == Escaping::V12 => b'\r',
+                _ => {
+                    return Err(Error::InvalidEscape {
+                        offset: offset.saturating_add(r),
+                    })
+                }
+            };
+            r = r.saturating_add(2);
+            d
+        } else {
+            r = r.saturating_add(1);
+            b
+        };
+        if let Some(slot) = s.get_mut(w) {
+            *slot = decoded;
+        }
+        w = w.saturating_add(1);
+    }
+    Ok(w)
 }
 
 /// Appends `raw` escaped per `esc`. Fails (appending nothing useful) when the bytes cannot be
@@ -345,25 +470,12 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for c in [
-            Command::Connect,
-            Command::Stomp,
-            Command::Send,
-            Command::Subscribe,
-            Command::Unsubscribe,
-            Command::Ack,
-            Command::Nack,
-            Command::Begin,
-            Command::Commit,
-            Command::Abort,
-            Command::Disconnect,
-            Command::Connected,
-            Command::Message,
-            Command::Receipt,
-            Command::Error,
-        ] {
+        for c in Command::ALL {
             assert_eq!(Command::parse(c.as_str().as_bytes()), Some(c));
         }
+        assert_eq!(Command::parse(b""), None);
+        assert_eq!(Command::parse(b"MESSAGEX"), None);
+        assert_eq!(Command::parse(b"MESSAG"), None);
         for v in Version::ALL {
             assert_eq!(Version::parse(v.as_str().as_bytes()), Some(v));
         }

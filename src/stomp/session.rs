@@ -12,10 +12,11 @@
 //! What cannot survive a connection fails with a reason: transactions open at the drop, and
 //! acknowledgements of messages received on an earlier connection (the broker redelivers them).
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::VecDeque;
 
-use super::codec::{encode, push_decimal, Decoder, Error, Item, Limits};
-use super::frame::{Command, Frame, Version};
+use super::codec::{encode, push_decimal, Decoder, Error, ItemRef, Limits};
+use super::frame::{Command, FrameRef, Version};
+use super::map::{StrMap, StrSet};
 use crate::reconnect::{Next, Reconnect, ReconnectConfig};
 use crate::time::Millis;
 
@@ -334,10 +335,10 @@ pub struct Session {
     resend: VecDeque<Queued>,
     transmits: VecDeque<(Transmit, Option<OpId>)>,
     events: VecDeque<Event>,
-    pending: BTreeMap<String, Pending>,
-    subs: BTreeMap<String, Sub>,
-    open_txs: BTreeSet<String>,
-    dead_txs: BTreeSet<String>,
+    pending: StrMap<Pending>,
+    subs: StrMap<Sub>,
+    open_txs: StrSet,
+    dead_txs: StrSet,
     claimable: Vec<String>,
     disconnect_op: Option<OpId>,
     disconnect_receipt: Option<String>,
@@ -391,16 +392,79 @@ fn id_string(prefix: &str, n: u32) -> String {
     String::from_utf8(v).unwrap_or_default()
 }
 
-fn owned_headers(f: &Frame<'_>) -> Pairs {
-    f.headers
-        .iter()
-        .map(|(k, v)| {
-            (
-                String::from_utf8_lossy(k).into_owned(),
-                String::from_utf8_lossy(v).into_owned(),
-            )
-        })
-        .collect()
+/// Appends `bytes` as text, each invalid UTF-8 sequence replaced by U+FFFD (like
+/// `String::from_utf8_lossy`, with less code: `from_utf8` is in the binary anyway).
+fn push_lossy(out: &mut String, mut bytes: &[u8]) {
+    loop {
+        match core::str::from_utf8(bytes) {
+            Ok(s) => {
+                out.push_str(s);
+                return;
+            }
+            Err(e) => {
+                let (good, rest) = bytes
+                    .split_at_checked(e.valid_up_to())
+                    .unwrap_or((bytes, b""));
+                out.push_str(core::str::from_utf8(good).unwrap_or_default());
+                out.push('\u{FFFD}');
+                match e.error_len() {
+                    Some(n) => bytes = rest.get(n..).unwrap_or_default(),
+                    None => return,
+                }
+            }
+        }
+    }
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    push_lossy(&mut out, bytes);
+    out
+}
+
+fn owned_headers(f: &FrameRef<'_>) -> Pairs {
+    let headers = f.headers();
+    let mut out = Vec::with_capacity(headers.len());
+    for (k, v) in headers {
+        out.push((lossy(k), lossy(v)));
+    }
+    out
+}
+
+/// Sorts by `key` (a heap sort: no allocation, O(n log n), and far less code in the wasm
+/// than an instantiation of the standard library's sort).
+fn sort_by_seq<T>(v: &mut [T], key: impl Fn(&T) -> u64) {
+    let k = |v: &[T], i: usize| v.get(i).map(&key);
+    let sift = |v: &mut [T], mut root: usize, end: usize| loop {
+        let mut child = root.saturating_mul(2).saturating_add(1);
+        if child >= end {
+            break;
+        }
+        let right = child.saturating_add(1);
+        if right < end && k(v, child) < k(v, right) {
+            child = right;
+        }
+        if k(v, root) >= k(v, child) {
+            break;
+        }
+        swap(v, root, child);
+        root = child;
+    };
+    let n = v.len();
+    for start in (0..n / 2).rev() {
+        sift(v, start, n);
+    }
+    for end in (1..n).rev() {
+        swap(v, 0, end);
+        sift(v, 0, end);
+    }
+}
+
+/// Swaps elements `i < j` (no panic path, unlike `slice::swap`).
+fn swap<T>(v: &mut [T], i: usize, j: usize) {
+    if let Some([a, .., b]) = v.get_mut(i..=j) {
+        core::mem::swap(a, b);
+    }
 }
 
 fn first<'a>(headers: &'a Pairs, name: &str) -> Option<&'a str> {
@@ -413,13 +477,21 @@ fn first<'a>(headers: &'a Pairs, name: &str) -> Option<&'a str> {
 /// Parses `heart-beat: x,y`; anything malformed counts as `0,0`.
 fn parse_heartbeat(v: Option<&str>) -> (u64, u64) {
     let parse = |s: &str| -> Option<u64> {
-        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        if s.is_empty() {
             return None;
         }
-        s.parse().ok()
+        s.bytes().try_fold(0u64, |n, b| {
+            if b.is_ascii_digit() {
+                n.checked_mul(10)?
+                    .checked_add(u64::from(b.wrapping_sub(b'0')))
+            } else {
+                None
+            }
+        })
     };
     v.and_then(|v| {
-        let (a, b) = v.split_once(',')?;
+        let comma = v.bytes().position(|b| b == b',')?;
+        let (a, b) = (v.get(..comma)?, v.get(comma.saturating_add(1)..)?);
         Some((parse(a)?, parse(b)?))
     })
     .unwrap_or((0, 0))
@@ -452,13 +524,11 @@ impl Session {
     /// A session that will connect with `opts` once the socket opens.
     #[must_use]
     pub fn new(opts: ConnectOptions) -> Self {
-        let mut versions: Vec<Version> = if opts.accept_versions.is_empty() {
-            Version::ALL.to_vec()
-        } else {
-            opts.accept_versions.clone()
-        };
-        versions.sort_unstable_by(|a, b| b.cmp(a));
-        versions.dedup();
+        // Newest first, each once (no sort: there are only three).
+        let versions: Vec<Version> = Version::ALL
+            .into_iter()
+            .filter(|v| opts.accept_versions.is_empty() || opts.accept_versions.contains(v))
+            .collect();
         let reconnect = Reconnect::new(opts.reconnect.clone(), opts.urls.clone(), opts.seed);
         Session {
             decoder: Decoder::new(opts.limits),
@@ -483,10 +553,10 @@ impl Session {
             resend: VecDeque::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
-            pending: BTreeMap::new(),
-            subs: BTreeMap::new(),
-            open_txs: BTreeSet::new(),
-            dead_txs: BTreeSet::new(),
+            pending: StrMap::default(),
+            subs: StrMap::default(),
+            open_txs: StrSet::default(),
+            dead_txs: StrSet::default(),
             claimable: Vec::new(),
             disconnect_op: None,
             disconnect_receipt: None,
@@ -673,10 +743,12 @@ impl Session {
                 .version
                 .or_else(|| self.versions.first().copied())
                 .unwrap_or(Version::V1_2);
-            let parsed = match self.decoder.next_item(version) {
+            let parsed = match self.decoder.next_ref(version) {
                 Ok(None) => break,
-                Ok(Some(Item::Heartbeat)) => continue,
-                Ok(Some(Item::Frame(f))) => Ok((f.command, owned_headers(&f), f.body.to_vec())),
+                Ok(Some(ItemRef::Heartbeat)) => continue,
+                Ok(Some(ItemRef::Frame(f))) => {
+                    Ok((f.command(), owned_headers(&f), f.body().to_vec()))
+                }
                 Err(e) => Err(e),
             };
             match parsed {
@@ -754,7 +826,7 @@ impl Session {
             .filter(|(_, s)| s.on == SubOn::Restore)
             .map(|(id, s)| (s.seq, id.clone()))
             .collect();
-        ids.sort_unstable();
+        sort_by_seq(&mut ids, |(seq, _)| *seq);
         for (_, id) in ids {
             let waiting = self
                 .subs
@@ -768,16 +840,17 @@ impl Session {
 
     fn on_message(&mut self, headers: Pairs, body: Vec<u8>) {
         let subscription = first(&headers, "subscription").unwrap_or("").to_owned();
-        let ack_header = first(&headers, "ack").map(str::to_owned);
+        let ack_header = first(&headers, "ack");
         let wants_ack = match self.subs.get(&subscription).map(|s| s.ack) {
             Some(AckMode::Auto) => false,
             Some(_) => true,
             None => ack_header.is_some(),
         };
+        // Owned copies only when the page will have to acknowledge.
         let ack = wants_ack.then(|| AckToken {
             message_id: first(&headers, "message-id").unwrap_or("").to_owned(),
             subscription: subscription.clone(),
-            ack: ack_header,
+            ack: ack_header.map(str::to_owned),
             connection: self.generation,
         });
         self.events.push_back(Event::Message {
@@ -819,7 +892,7 @@ impl Session {
 
     fn take_pending(&mut self) -> Vec<Pending> {
         let mut all: Vec<Pending> = core::mem::take(&mut self.pending).into_values().collect();
-        all.sort_unstable_by_key(|p| p.seq);
+        sort_by_seq(&mut all, |p| p.seq);
         all
     }
 
@@ -907,7 +980,9 @@ impl Session {
             }
         }
         let open = core::mem::take(&mut self.open_txs);
-        self.dead_txs.extend(open);
+        for tx in open.into_keys() {
+            self.dead_txs.add(tx);
+        }
         self.claimable.clear();
         self.decoder = Decoder::new(self.opts.limits);
         self.version = None;
@@ -1258,10 +1333,10 @@ impl Session {
     /// Encodes and queues the frame; false when the op failed.
     fn dispatch(&mut self, op: OpId, cmd: Cmd, receipt: bool) -> bool {
         let version = self.version.unwrap_or(Version::V1_2);
-        let dead = |tx: &Option<String>| tx.as_ref().is_some_and(|t| self.dead_txs.contains(t));
+        let dead = |tx: &Option<String>| tx.as_ref().is_some_and(|t| self.dead_txs.contains_key(t));
         let lost = match &cmd {
             Cmd::Send { tx, .. } | Cmd::Ack { tx, .. } => dead(tx),
-            Cmd::Tx { tx, .. } => self.dead_txs.contains(tx),
+            Cmd::Tx { tx, .. } => self.dead_txs.contains_key(tx),
             Cmd::Subscribe { .. } | Cmd::Unsubscribe { .. } => false,
         };
         if lost {
@@ -1353,7 +1428,7 @@ impl Session {
         }
         if let Cmd::Tx { command, tx } = &cmd {
             if *command == Command::Begin {
-                self.open_txs.insert(tx.clone());
+                self.open_txs.add(tx.clone());
             } else {
                 self.open_txs.remove(tx);
             }
@@ -1459,13 +1534,14 @@ impl Session {
     ) -> (String, OpId) {
         let headers = to_owned_pairs(headers);
         if self.state == State::Connected {
-            let found = self.claimable.iter().position(|c| {
+            let found = self.claimable.iter().find(|c| {
                 self.subs.get(c).is_some_and(|s| {
                     s.dest == destination && s.ack == ack && same_headers(&s.headers, &headers)
                 })
             });
-            if let Some(pos) = found {
-                let id = self.claimable.remove(pos);
+            if let Some(id) = found.cloned() {
+                // Ids are unique in the list (no `Vec::remove`: its panic path costs code).
+                self.claimable.retain(|c| *c != id);
                 let op = self.new_op();
                 let waiting = receipt
                     .then(|| {
@@ -1690,22 +1766,27 @@ pub fn redact(frame: &[u8]) -> String {
     let mut rest = frame;
     let mut first_line = true;
     while let Some(lf) = rest.iter().position(|&b| b == b'\n') {
-        let (line, tail) = rest.split_at(lf.saturating_add(1).min(rest.len()));
+        let (line, tail) = rest
+            .split_at_checked(lf.saturating_add(1))
+            .unwrap_or((rest, b""));
         rest = tail;
-        let content = line.strip_suffix(b"\n").unwrap_or(line);
-        let content = content.strip_suffix(b"\r").unwrap_or(content);
+        let content = line.get(..lf).unwrap_or_default();
+        let content = match content.split_last() {
+            Some((b'\r', head)) => head,
+            _ => content,
+        };
         if !first_line && content.is_empty() {
-            out.push_str(&String::from_utf8_lossy(line));
+            push_lossy(&mut out, line);
             break;
         }
         if !first_line && content.starts_with(b"passcode:") {
             out.push_str("passcode:***\n");
         } else {
-            out.push_str(&String::from_utf8_lossy(line));
+            push_lossy(&mut out, line);
         }
         first_line = false;
     }
-    out.push_str(&String::from_utf8_lossy(rest));
+    push_lossy(&mut out, rest);
     out
 }
 
@@ -1718,11 +1799,56 @@ mod tests {
         assert_eq!(parse_heartbeat(Some("100,200")), (100, 200));
         assert_eq!(parse_heartbeat(Some(" 1,2")), (0, 0));
         assert_eq!(parse_heartbeat(Some("1")), (0, 0));
+        assert_eq!(parse_heartbeat(Some("1,2,3")), (0, 0));
+        assert_eq!(parse_heartbeat(Some("99999999999999999999,1")), (0, 0));
+        assert_eq!(parse_heartbeat(Some(",")), (0, 0));
+        assert_eq!(
+            parse_heartbeat(Some("0,18446744073709551615")),
+            (0, u64::MAX)
+        );
         assert_eq!(parse_heartbeat(None), (0, 0));
         assert_eq!(negotiate(0, 5), 0);
         assert_eq!(negotiate(5, 0), 0);
         assert_eq!(negotiate(5, 10), 10);
         assert_eq!(negotiate(50, 10), 50);
+    }
+
+    #[test]
+    fn heap_sort_orders_by_seq() {
+        let mut x = 12_345u64;
+        for n in 0..70 {
+            let mut v: Vec<(u64, usize)> = (0..n)
+                .map(|i| {
+                    x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                    (x >> 40, i)
+                })
+                .collect();
+            let mut want = v.clone();
+            want.sort_by_key(|p| p.0);
+            sort_by_seq(&mut v, |p| p.0);
+            assert_eq!(
+                v.iter().map(|p| p.0).collect::<Vec<_>>(),
+                want.iter().map(|p| p.0).collect::<Vec<_>>()
+            );
+        }
+    }
+
+    #[test]
+    fn lossy_matches_std() {
+        let cases: [&[u8]; 9] = [
+            b"",
+            b"plain",
+            "é€😀".as_bytes(),
+            b"a\xffb",
+            b"\xff\xfe",
+            b"ab\xe2\x82",
+            b"\xe2\x82a\xf0\x9f\x98",
+            b"\xc0\x80\xed\xa0\x80x",
+            b"\xf4\x90\x80\x80",
+        ];
+        for c in cases {
+            assert_eq!(lossy(c), String::from_utf8_lossy(c), "{c:?}");
+        }
     }
 
     #[test]

@@ -129,6 +129,10 @@ struct Shared<P: Protocol> {
     timer: Option<(Millis, Timeout)>,
     on_event: EventHandler<P>,
     debug: Option<DebugHook>,
+    /// Called after each run of events has been handed out (see [`Driver::on_drained`]).
+    drained: Option<Rc<dyn Fn()>>,
+    /// Whether the last socket message was a binary frame.
+    binary_input: bool,
     listeners: Vec<Listener>,
 }
 
@@ -163,6 +167,8 @@ impl<P: Protocol> Driver<P> {
                 timer: None,
                 on_event,
                 debug,
+                drained: None,
+                binary_input: false,
                 listeners: Vec::new(),
             })),
         };
@@ -216,6 +222,20 @@ impl<P: Protocol> Driver<P> {
         self.pump();
     }
 
+    /// Sets `hook`, called once after each run of events has been handed to the event
+    /// handler: a handler that batches events (STOMP MESSAGEs) delivers the batch there, so
+    /// one WebSocket message carrying many frames makes one call into JavaScript.
+    pub fn on_drained(&self, hook: Rc<dyn Fn()>) {
+        self.shared.borrow_mut().drained = Some(hook);
+    }
+
+    /// Whether the last WebSocket message in was a binary frame (events made from it are
+    /// handed out before the next one arrives).
+    #[must_use]
+    pub fn binary_input(&self) -> bool {
+        self.shared.borrow().binary_input
+    }
+
     /// Runs `f` on the core (a command), then delivers what it produced.
     pub fn with<R>(&self, f: impl FnOnce(&mut P) -> R) -> R {
         let r = f(&mut self.shared.borrow_mut().core);
@@ -231,7 +251,7 @@ impl<P: Protocol> Driver<P> {
     /// Drains the core: frames to the socket, the deadline to the timer, events to the handler.
     fn pump(&self) {
         loop {
-            let (events, on_event) = {
+            let (events, on_event, drained) = {
                 let mut guard = self.shared.borrow_mut();
                 let shared = &mut *guard;
                 while let Some(wire) = shared.core.poll_wire() {
@@ -268,13 +288,16 @@ impl<P: Protocol> Driver<P> {
                     events.push(e);
                 }
                 self.arm_timer(shared);
-                (events, shared.on_event.clone())
+                (events, shared.on_event.clone(), shared.drained.clone())
             };
             if events.is_empty() {
                 return;
             }
             for e in events {
                 on_event(self, e);
+            }
+            if let Some(hook) = drained {
+                hook();
             }
         }
     }
@@ -315,9 +338,34 @@ fn open_socket<P: Protocol>(
     shared.socket = None;
     let weak = Rc::downgrade(rc);
     let handler = Rc::new(move |e: SocketEvent| on_socket_event(&weak, e));
-    let socket = Socket::open(url, protocols, handler).map_err(|e| String::from(e.message()))?;
+    let socket = Socket::open(url, protocols, handler).map_err(|e| {
+        // The browser's message quotes the URL: never hand its user:password@ to the page.
+        let masked = crate::reconnect::redact_url(url);
+        replace_all(e.message(), url, &masked)
+    })?;
     shared.socket = Some(socket);
     Ok(())
+}
+
+/// `text` with each `from` replaced by `to` (`str::replace` would pull the two-way string
+/// searcher, with its panic paths, into the wasm).
+fn replace_all(text: &str, from: &str, to: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    if !from.is_empty() && from != to {
+        while let Some(at) = rest
+            .as_bytes()
+            .windows(from.len())
+            .position(|w| w == from.as_bytes())
+        {
+            let (head, tail) = rest.split_at_checked(at).unwrap_or((rest, ""));
+            out.push_str(head);
+            out.push_str(to);
+            rest = tail.get(from.len()..).unwrap_or("");
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn on_socket_event<P: Protocol>(weak: &Weak<RefCell<Shared<P>>>, event: SocketEvent) {
@@ -325,8 +373,12 @@ fn on_socket_event<P: Protocol>(weak: &Weak<RefCell<Shared<P>>>, event: SocketEv
     let now = super::now();
     match event {
         SocketEvent::Open { protocol } => driver.with(|c| c.handle_open(now, &protocol)),
-        SocketEvent::Message { data, .. } => {
-            let hook = driver.shared.borrow().debug.clone();
+        SocketEvent::Message { data, binary } => {
+            let hook = {
+                let mut shared = driver.shared.borrow_mut();
+                shared.binary_input = binary;
+                shared.debug.clone()
+            };
             if let Some(hook) = hook {
                 hook(false, &data);
             }
@@ -382,4 +434,24 @@ pub fn set_ticker(mode: &str) {
         "timeout" => super::timer::TickerMode::Never,
         _ => super::timer::TickerMode::WhenHidden,
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_all;
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn replace_all_masks_every_occurrence() {
+        let url = "ws://u:p@h/ws";
+        let msg = "The URL 'ws://u:p@h/ws' is invalid (ws://u:p@h/ws)";
+        assert_eq!(
+            replace_all(msg, url, "ws://***@h/ws"),
+            "The URL 'ws://***@h/ws' is invalid (ws://***@h/ws)"
+        );
+        assert_eq!(replace_all("abc", "", "x"), "abc");
+        assert_eq!(replace_all("abc", "abcd", "x"), "abc");
+        assert_eq!(replace_all("aaa", "a", "b"), "bbb");
+        assert_eq!(replace_all("é-é", "é", "e"), "e-e");
+    }
 }

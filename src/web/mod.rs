@@ -51,10 +51,20 @@ pub fn now() -> crate::time::Millis {
 
 /// Calls a client's JavaScript event sink as `emit(kind, ...args)`. An exception thrown by a
 /// page handler is swallowed here so it never unwinds through a session.
+/// Up to three arguments go by a direct call; more through one array.
 pub(crate) fn emit(f: &js_sys::Function, kind: u32, args: &[JsValue]) {
-    let all = js_sys::Array::of1(&JsValue::from(kind));
-    for a in args {
-        all.push(a);
-    }
-    let _ = f.apply(&JsValue::NULL, &all);
+    let k = JsValue::from(kind);
+    let this = &JsValue::NULL;
+    let _ = match args {
+        [] => f.call1(this, &k),
+        [a] => f.call2(this, &k, a),
+        [a, b] => f.call3(this, &k, a, b),
+        _ => {
+            let all = js_sys::Array::of1(&k);
+            for a in args {
+                all.push(a);
+            }
+            f.apply(this, &all)
+        }
+    };
 }

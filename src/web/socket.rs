@@ -32,6 +32,45 @@ pub enum SocketEvent {
     },
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// The browser's `TextEncoder`, used on the JavaScript string as it is.
+    #[wasm_bindgen(js_name = TextEncoder)]
+    type Utf8Encoder;
+    #[wasm_bindgen(constructor, js_class = TextEncoder)]
+    fn new() -> Utf8Encoder;
+    #[wasm_bindgen(method, js_class = TextEncoder, js_name = encodeInto)]
+    fn encode_into(this: &Utf8Encoder, text: &JsValue, into: &js_sys::Uint8Array) -> Progress;
+    /// `encodeInto`'s result.
+    type Progress;
+    #[wasm_bindgen(method, getter)]
+    fn read(this: &Progress) -> u32;
+    #[wasm_bindgen(method, getter)]
+    fn written(this: &Progress) -> u32;
+}
+
+/// A text message's UTF-8 bytes. ASCII (what STOMP brokers send, as a rule) is encoded by the
+/// browser straight into wasm memory, one native call; other text takes wasm-bindgen's string
+/// passing (which copies an ASCII prefix character by character in JavaScript).
+fn text_bytes(encoder: &Utf8Encoder, text: &JsValue) -> Vec<u8> {
+    let units = js_sys::JsString::from(text.clone()).length();
+    let len = usize::try_from(units).unwrap_or(0);
+    let mut buf = vec![0u8; len];
+    // The address is handed to the browser, which writes there (exposed, mutable provenance).
+    #[allow(clippy::as_conversions)]
+    let at = u32::try_from(buf.as_mut_ptr() as usize).ok();
+    // The view is made after the allocation: growing the memory replaces its buffer.
+    let memory = wasm_bindgen::memory().unchecked_into::<js_sys::WebAssembly::Memory>();
+    if let Some(at) = at {
+        let view = js_sys::Uint8Array::new_with_byte_offset_and_length(&memory.buffer(), at, units);
+        let done = encoder.encode_into(text, &view);
+        if done.read() == units && done.written() == units {
+            return buf;
+        }
+    }
+    text.as_string().map(String::into_bytes).unwrap_or_default()
+}
+
 /// Live closures across all sockets, for leak checks in tests.
 static LIVE_HANDLERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
@@ -83,11 +122,12 @@ impl Socket {
             });
         });
         let cb = on_event.clone();
+        let encoder = Utf8Encoder::new();
         let message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
             let data = e.data();
-            if let Some(text) = data.as_string() {
+            if data.is_string() {
                 cb(SocketEvent::Message {
-                    data: text.into_bytes(),
+                    data: text_bytes(&encoder, &data),
                     binary: false,
                 });
             } else if let Some(buf) = data.dyn_ref::<js_sys::ArrayBuffer>() {

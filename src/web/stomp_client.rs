@@ -6,13 +6,16 @@
 //! everything about the protocol, reconnection included; this file only converts values (and
 //! supplies the jitter seed, from `Math.random`).
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::{Array, Function, Uint8Array};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 use super::driver::{DebugHook, Driver, Protocol, Wire};
 use super::emit;
+use crate::reconnect::redact_url;
 use crate::stomp::{
     redact, AckMode, AckToken, ConnectOptions, Event, Limits, OpId, Session, Transmit, Version,
 };
@@ -61,7 +64,7 @@ impl Protocol for Session {
 
 // Event kinds passed to `emit` (mirrored in js/stomp.js).
 const EV_OPEN: u32 = 1;
-const EV_MESSAGE: u32 = 2;
+const EV_MESSAGES: u32 = 2;
 const EV_RECEIPT: u32 = 3;
 const EV_COMPLETED: u32 = 4;
 const EV_FAILED: u32 = 5;
@@ -73,25 +76,219 @@ const EV_RECONNECTING: u32 = 10;
 
 /// Failure reason for commands issued before `connect`.
 const NOT_CONNECTED: &str = "connect() has not been called";
+/// Failure reason for an ACK whose message token is not one this module made.
+const BAD_TOKEN: &str = "this message cannot be acknowledged";
 
-fn flat(headers: &[(String, String)]) -> Array {
-    let out = Array::new_with_length(u32::try_from(headers.len() * 2).unwrap_or(0));
-    let mut i = 0u32;
-    for (k, v) in headers {
-        out.set(i, JsValue::from_str(k));
-        out.set(i + 1, JsValue::from_str(v));
-        i += 2;
-    }
-    out
+/// Option flags of `connect` (bit set: the option is given / on).
+const F_LOGIN: u32 = 1;
+const F_PASSCODE: u32 = 2;
+const F_HOST: u32 = 4;
+const F_VERSIONS: u32 = 8;
+const F_RECONNECT: u32 = 16;
+const F_DEBUG: u32 = 32;
+/// In `connect`'s number list: keep the core's default.
+const DEFAULT: u32 = u32::MAX;
+
+// The binary formats handed to js/stomp.js. All numbers are u32 little-endian; "text" lengths
+// count UTF-16 code units, so JavaScript slices one decoded string without re-measuring.
+//
+// Headers block: `n`, then `n` pairs of text lengths (name, value), then (headers events
+// only) the names and values as UTF-8, back to back.
+//
+// MESSAGE batch: records, then the text of all records (subscription id, header names and
+// values, bodies of text frames, in record order) as UTF-8, then the byte length of the
+// records part. A record is: text length of the subscription id, a headers block without its
+// text, the body (a text frame's UTF-8 body: its text length, the text being in the text part;
+// a binary frame's, or one not UTF-8: u32::MAX, its byte length and bytes), the token length
+// and the ACK token (0: none). One batch holds every MESSAGE of one WebSocket message and is
+// handed over as a view of wasm memory: JavaScript makes one call and one text decode for all
+// of them; a text body is not copied but by that decode (`binaryBody` encodes it back if the
+// page reads it), a binary body is copied once (its text is decoded if the page asks).
+//
+// ACK token (opaque to JavaScript, handed back to `ack`): connection, then length-prefixed
+// `message-id`, `subscription` and, when present, `ack`.
+
+fn put_u32(out: &mut Vec<u8>, n: usize) {
+    out.extend_from_slice(&u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes());
 }
 
-fn pairs(flat: &[String]) -> Vec<(&str, &str)> {
-    flat.chunks_exact(2)
-        .filter_map(|kv| match kv {
-            [k, v] => Some((k.as_str(), v.as_str())),
-            _ => None,
-        })
-        .collect()
+fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    put_u32(out, b.len());
+    out.extend_from_slice(b);
+}
+
+fn utf16_len(s: &str) -> usize {
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.chars().map(char::len_utf16).sum()
+    }
+}
+
+/// A headers block's counts into `out`, its text into `text`.
+fn put_headers(out: &mut Vec<u8>, text: &mut Vec<u8>, headers: &[(String, String)]) {
+    put_u32(out, headers.len());
+    for (k, v) in headers {
+        put_u32(out, utf16_len(k));
+        put_u32(out, utf16_len(v));
+        text.extend_from_slice(k.as_bytes());
+        text.extend_from_slice(v.as_bytes());
+    }
+}
+
+/// A headers block with its text, as one `Uint8Array`.
+fn headers_blob(headers: &[(String, String)]) -> JsValue {
+    let mut out = Vec::new();
+    let mut text = Vec::new();
+    put_headers(&mut out, &mut text, headers);
+    out.extend_from_slice(&text);
+    Uint8Array::from(out.as_slice()).into()
+}
+
+/// MESSAGE frames waiting to go to JavaScript as one batch.
+#[derive(Default)]
+struct Inbox {
+    records: Vec<u8>,
+    text: Vec<u8>,
+}
+
+/// Above this, a buffer is shrunk once its batch is delivered: one huge frame should not pin
+/// its size for the session's life.
+const KEEP: usize = 256 * 1024;
+
+impl Inbox {
+    fn push(
+        &mut self,
+        subscription: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+        binary: bool,
+        ack: Option<AckToken>,
+    ) {
+        let out = &mut self.records;
+        put_u32(out, utf16_len(subscription));
+        self.text.extend_from_slice(subscription.as_bytes());
+        put_headers(out, &mut self.text, headers);
+        // A text frame's body goes as text; a binary frame's (or one not UTF-8) as bytes.
+        match core::str::from_utf8(body).ok().filter(|_| !binary) {
+            Some(s) => {
+                put_u32(out, utf16_len(s));
+                self.text.extend_from_slice(body);
+            }
+            None => {
+                out.extend_from_slice(&u32::MAX.to_le_bytes());
+                put_bytes(out, body);
+            }
+        }
+        let at = out.len();
+        put_u32(out, 0);
+        if let Some(t) = ack {
+            put_u32(out, usize::try_from(t.connection).unwrap_or(0));
+            put_bytes(out, t.message_id.as_bytes());
+            put_bytes(out, t.subscription.as_bytes());
+            if let Some(a) = &t.ack {
+                put_bytes(out, a.as_bytes());
+            }
+            let len = u32::try_from(out.len().saturating_sub(at).saturating_sub(4))
+                .unwrap_or(0)
+                .to_le_bytes();
+            if let Some(slot) = out.get_mut(at..at.saturating_add(4)) {
+                slot.copy_from_slice(&len);
+            }
+        }
+    }
+
+    /// The batch, emptying the inbox; `None` when it is empty.
+    fn take(&mut self) -> Option<Vec<u8>> {
+        if self.records.is_empty() {
+            return None;
+        }
+        let split = self.records.len();
+        self.records.extend_from_slice(&self.text);
+        put_u32(&mut self.records, split);
+        self.text.clear();
+        if self.text.capacity() > KEEP {
+            self.text.shrink_to(KEEP / 16);
+        }
+        Some(core::mem::take(&mut self.records))
+    }
+
+    /// Takes a delivered batch's buffer back for reuse.
+    fn give_back(&mut self, mut batch: Vec<u8>) {
+        if self.records.capacity() == 0 {
+            batch.clear();
+            if batch.capacity() > KEEP {
+                batch.shrink_to(KEEP / 16);
+            }
+            self.records = batch;
+        }
+    }
+}
+
+/// A `Uint8Array` over `bytes` in wasm memory (no copy): valid only until the memory grows
+/// or the bytes change, so JavaScript reads it at once.
+fn view(bytes: &[u8]) -> Uint8Array {
+    // The address of the bytes, as wasm memory offsets are.
+    #[allow(clippy::as_conversions)]
+    let at = u32::try_from(bytes.as_ptr() as usize);
+    match (at, u32::try_from(bytes.len())) {
+        (Ok(at), Ok(len)) => {
+            let memory = wasm_bindgen::memory().unchecked_into::<js_sys::WebAssembly::Memory>();
+            Uint8Array::new_with_byte_offset_and_length(&memory.buffer(), at, len)
+        }
+        _ => Uint8Array::from(bytes),
+    }
+}
+
+fn flush(f: &Function, inbox: &RefCell<Inbox>) {
+    // Taken out before the call: a page handler may call back in and receive more.
+    let batch = inbox.borrow_mut().take();
+    if let Some(batch) = batch {
+        emit(f, EV_MESSAGES, &[view(&batch).into()]);
+        inbox.borrow_mut().give_back(batch);
+    }
+}
+
+/// Reads an ACK token made by [`Inbox::push`].
+fn read_token(mut b: &[u8]) -> Option<AckToken> {
+    fn u32_le(b: &mut &[u8]) -> Option<u32> {
+        let (head, rest) = b.split_first_chunk::<4>()?;
+        *b = rest;
+        Some(u32::from_le_bytes(*head))
+    }
+    fn string(b: &mut &[u8]) -> Option<String> {
+        let n = usize::try_from(u32_le(b)?).ok()?;
+        let (head, rest) = b.split_at_checked(n)?;
+        *b = rest;
+        String::from_utf8(head.to_vec()).ok()
+    }
+    let connection = u32_le(&mut b)?;
+    let message_id = string(&mut b)?;
+    let subscription = string(&mut b)?;
+    let ack = if b.is_empty() {
+        None
+    } else {
+        Some(string(&mut b)?)
+    };
+    Some(AckToken {
+        message_id,
+        subscription,
+        ack,
+        connection,
+    })
+}
+
+/// `"k\0v\0k\0v"` → pairs (a NUL cannot be in a STOMP header anyway).
+fn pairs(flat: &str) -> Vec<(&str, &str)> {
+    let mut out = Vec::new();
+    if flat.is_empty() {
+        return out;
+    }
+    let mut it = flat.split('\0');
+    while let (Some(k), Some(v)) = (it.next(), it.next()) {
+        out.push((k, v));
+    }
+    out
 }
 
 thread_local! {
@@ -126,35 +323,29 @@ impl StompCore {
         }
     }
 
-    /// Connects to the first of `urls` and sends CONNECT; reconnects (rotating through
-    /// `urls`) unless `reconnect` is false. Options mirror `StompConnectOptions`; `None` keeps
-    /// the core's default. `headers` is a flat `[name, value, …]` list; `versions` e.g.
-    /// "1.1,1.2".
-    #[allow(clippy::too_many_arguments)]
-    pub fn connect(
-        &mut self,
-        urls: Vec<String>,
-        login: Option<String>,
-        passcode: Option<String>,
-        host: Option<String>,
-        headers: Vec<String>,
-        versions: Option<String>,
-        heartbeat_outgoing: Option<u32>,
-        heartbeat_incoming: Option<u32>,
-        connect_timeout: Option<u32>,
-        max_outbox: Option<u32>,
-        max_frame_size: Option<u32>,
-        reconnect: bool,
-        reconnect_delay: Option<u32>,
-        max_reconnect_delay: Option<u32>,
-        max_reconnect_attempts: Option<u32>,
-        debug: bool,
-    ) {
+    /// Connects to the first of `urls` (newline-separated) and sends CONNECT; reconnects
+    /// (rotating through them) unless the reconnect flag is off. `text` holds login,
+    /// passcode, host and versions (e.g. "1.1,1.2"), then the extra CONNECT headers as name,
+    /// value pairs, all NUL-separated; `flags` says which of the first four are given (`F_*`).
+    /// `nums`: heart-beat outgoing and incoming, connect timeout, max outbox, max frame size,
+    /// reconnect delay, max reconnect delay, max reconnect attempts; `u32::MAX` keeps the
+    /// default.
+    pub fn connect(&mut self, urls: &str, text: &str, nums: &[u32], flags: u32) {
+        let mut fields = text.splitn(5, '\0');
+        let mut field = |bit: u32| {
+            let v = fields.next().unwrap_or_default();
+            (flags & bit != 0).then(|| String::from(v))
+        };
+        let login = field(F_LOGIN);
+        let passcode = field(F_PASSCODE);
+        let host = field(F_HOST);
+        let versions = field(F_VERSIONS);
+        let headers = fields.next().unwrap_or_default();
         let mut opts = ConnectOptions {
             login,
             passcode,
             host,
-            headers: pairs(&headers)
+            headers: pairs(headers)
                 .into_iter()
                 .map(|(k, v)| (String::from(k), String::from(v)))
                 .collect(),
@@ -166,33 +357,35 @@ impl StompCore {
                 .filter_map(|v| Version::parse(v.trim().as_bytes()))
                 .collect();
         }
-        if let Some(v) = heartbeat_outgoing {
+        let num = |i: usize| nums.get(i).copied().filter(|v| *v != DEFAULT);
+        let size = |v: u32| usize::try_from(v).unwrap_or(usize::MAX);
+        if let Some(v) = num(0) {
             opts.heartbeat_outgoing_ms = v;
         }
-        if let Some(v) = heartbeat_incoming {
+        if let Some(v) = num(1) {
             opts.heartbeat_incoming_ms = v;
         }
-        if let Some(v) = connect_timeout {
+        if let Some(v) = num(2) {
             opts.connect_timeout_ms = v;
         }
-        if let Some(v) = max_outbox {
-            opts.max_outbox = usize::try_from(v).unwrap_or(usize::MAX);
+        if let Some(v) = num(3) {
+            opts.max_outbox = size(v);
         }
-        if let Some(v) = max_frame_size {
+        if let Some(v) = num(4) {
             opts.limits = Limits {
-                max_frame_len: usize::try_from(v).unwrap_or(usize::MAX),
+                max_frame_len: size(v),
                 ..Limits::default()
             };
         }
-        opts.urls = urls;
-        opts.reconnect.enabled = reconnect;
-        if let Some(v) = reconnect_delay {
+        opts.urls = urls.split('\n').map(String::from).collect();
+        opts.reconnect.enabled = flags & F_RECONNECT != 0;
+        if let Some(v) = num(5) {
             opts.reconnect.initial_delay_ms = v;
         }
-        if let Some(v) = max_reconnect_delay {
+        if let Some(v) = num(6) {
             opts.reconnect.max_delay_ms = v;
         }
-        if let Some(v) = max_reconnect_attempts {
+        if let Some(v) = num(7) {
             opts.reconnect.max_attempts = v;
         }
         opts.seed = random_seed();
@@ -202,8 +395,7 @@ impl StompCore {
             old.with(|s| s.abandon(super::now()));
         }
         let session = Session::new(opts);
-        let emit_fn = self.emit.clone();
-        let hook: Option<DebugHook> = if debug {
+        let hook: Option<DebugHook> = if flags & F_DEBUG != 0 {
             let f = self.emit.clone();
             Some(Rc::new(move |out: bool, data: &[u8]| {
                 let dir = if out { "out" } else { "in" };
@@ -212,11 +404,16 @@ impl StompCore {
         } else {
             None
         };
+        let inbox = Rc::new(RefCell::new(Inbox::default()));
+        let emit_fn = self.emit.clone();
+        let held = inbox.clone();
         let driver = Driver::new(
             session,
-            Rc::new(move |d: &Driver<Session>, e: Event| dispatch(&emit_fn, d, e)),
+            Rc::new(move |d: &Driver<Session>, e: Event| dispatch(&emit_fn, &held, d, e)),
             hook,
         );
+        let emit_fn = self.emit.clone();
+        driver.on_drained(Rc::new(move || flush(&emit_fn, &inbox)));
         self.driver = Some(driver.clone());
         driver.with(|s| s.connect(super::now()));
     }
@@ -230,61 +427,55 @@ impl StompCore {
             .map_or(true, |d| d.peek(Session::is_closed))
     }
 
+    /// An op id that fails at once with `reason`.
+    fn fail(&mut self, reason: &'static str) -> u32 {
+        let op = self.next_orphan;
+        self.next_orphan = self.next_orphan.wrapping_sub(1);
+        emit(
+            &self.emit,
+            EV_FAILED,
+            &[op.into(), JsValue::from_str(reason)],
+        );
+        op
+    }
+
     fn run(&mut self, f: impl FnOnce(&mut Session) -> OpId) -> u32 {
         match &self.driver {
             Some(d) => d.with(f).0,
-            None => {
-                let op = self.next_orphan;
-                self.next_orphan = self.next_orphan.wrapping_sub(1);
-                emit(
-                    &self.emit,
-                    EV_FAILED,
-                    &[op.into(), JsValue::from_str(NOT_CONNECTED)],
-                );
-                op
-            }
+            None => self.fail(NOT_CONNECTED),
         }
     }
 
-    /// SEND with a text body (as UTF-8); returns the op id. `tx` sends inside a transaction.
-    #[wasm_bindgen(js_name = sendText)]
-    pub fn send_text(
-        &mut self,
-        destination: &str,
-        body: &str,
-        headers: Vec<String>,
-        receipt: bool,
-        tx: Option<String>,
-    ) -> u32 {
-        self.send_bytes(destination, body.as_bytes(), headers, receipt, tx)
-    }
-
-    /// SEND with a binary body; returns the op id.
-    #[wasm_bindgen(js_name = sendBytes)]
-    pub fn send_bytes(
+    /// SEND with `body` (text is passed as its UTF-8 bytes, encoded by the browser);
+    /// `headers` NUL-separated name, value pairs; `tx` sends inside that transaction (empty:
+    /// none). Returns the op id.
+    pub fn send(
         &mut self,
         destination: &str,
         body: &[u8],
-        headers: Vec<String>,
+        headers: &str,
+        tx: &str,
         receipt: bool,
-        tx: Option<String>,
     ) -> u32 {
-        let h = pairs(&headers);
-        self.run(|s| match &tx {
-            Some(tx) => s.send_in(tx, destination, &h, body, receipt),
-            None => s.send(destination, &h, body, receipt),
+        let h = pairs(headers);
+        self.run(|s| {
+            if tx.is_empty() {
+                s.send(destination, &h, body, receipt)
+            } else {
+                s.send_in(tx, destination, &h, body, receipt)
+            }
         })
     }
 
-    /// SUBSCRIBE under `id` (or a generated one); returns `[subscriptionId, op]` (the id of
-    /// a restored subscription when this repeats one in the reconnect handler). `ack` is
-    /// "auto", "client" or "client-individual" (anything else: auto).
+    /// SUBSCRIBE under `id`; returns `[subscriptionId, op]` (the id of a restored
+    /// subscription when this repeats one in the reconnect handler). `ack` is "auto",
+    /// "client" or "client-individual" (anything else: auto).
     pub fn subscribe(
         &mut self,
-        id: Option<String>,
+        id: &str,
         destination: &str,
         ack: &str,
-        headers: Vec<String>,
+        headers: &str,
         receipt: bool,
     ) -> Array {
         let mode = match ack {
@@ -292,13 +483,10 @@ impl StompCore {
             "client-individual" => AckMode::ClientIndividual,
             _ => AckMode::Auto,
         };
-        let h = pairs(&headers);
-        let mut used = id.clone().unwrap_or_default();
+        let h = pairs(headers);
+        let mut used = String::from(id);
         let op = self.run(|s| {
-            let (sub, op) = match &id {
-                Some(id) => s.subscribe_with_id(id, destination, mode, &h, receipt),
-                None => s.subscribe(destination, mode, &h, receipt),
-            };
+            let (sub, op) = s.subscribe_with_id(id, destination, mode, &h, receipt);
             used = sub;
             op
         });
@@ -310,30 +498,18 @@ impl StompCore {
         self.run(|s| s.unsubscribe(id, receipt))
     }
 
-    /// ACK (or NACK when `nack`) the message named by its `message-id`, `subscription` and
-    /// `ack` headers, received on connection number `connection`; returns the op id.
-    #[allow(clippy::too_many_arguments)]
-    pub fn ack(
-        &mut self,
-        message_id: String,
-        subscription: String,
-        ack: Option<String>,
-        connection: u32,
-        tx: Option<String>,
-        receipt: bool,
-        nack: bool,
-    ) -> u32 {
-        let token = AckToken {
-            message_id,
-            subscription,
-            ack,
-            connection,
+    /// ACK (or NACK when `nack`) the message whose token (from its batch) is `token`, in
+    /// transaction `tx` (empty: none); returns the op id.
+    pub fn ack(&mut self, token: &[u8], tx: &str, receipt: bool, nack: bool) -> u32 {
+        let Some(token) = read_token(token) else {
+            return self.fail(BAD_TOKEN);
         };
+        let tx = (!tx.is_empty()).then_some(tx);
         self.run(|s| {
             if nack {
-                s.nack(&token, tx.as_deref(), receipt)
+                s.nack(&token, tx, receipt)
             } else {
-                s.ack(&token, tx.as_deref(), receipt)
+                s.ack(&token, tx, receipt)
             }
         })
     }
@@ -381,7 +557,22 @@ impl Drop for StompCore {
     }
 }
 
-fn dispatch(f: &Function, driver: &Driver<Session>, event: Event) {
+fn dispatch(f: &Function, inbox: &RefCell<Inbox>, driver: &Driver<Session>, event: Event) {
+    if let Event::Message {
+        subscription,
+        headers,
+        body,
+        ack,
+    } = event
+    {
+        let binary = driver.binary_input();
+        inbox
+            .borrow_mut()
+            .push(&subscription, &headers, &body, binary, ack);
+        return;
+    }
+    // Anything else goes out after the MESSAGEs before it.
+    flush(f, inbox);
     match event {
         Event::Connected {
             version,
@@ -392,7 +583,7 @@ fn dispatch(f: &Function, driver: &Driver<Session>, event: Event) {
                 f,
                 EV_OPEN,
                 &[
-                    flat(&headers).into(),
+                    headers_blob(&headers),
                     JsValue::from_str(version.as_str()),
                     reconnected.into(),
                 ],
@@ -400,34 +591,8 @@ fn dispatch(f: &Function, driver: &Driver<Session>, event: Event) {
             // The page's onopen has run: now what was queued before it goes out.
             driver.with(Session::flush_queued);
         }
-        Event::Message {
-            subscription,
-            headers,
-            body,
-            ack,
-        } => {
-            let token = match ack {
-                Some(t) => Array::of4(
-                    &JsValue::from_str(&t.message_id),
-                    &JsValue::from_str(&t.subscription),
-                    &t.ack.as_deref().map_or(JsValue::NULL, JsValue::from_str),
-                    &JsValue::from(t.connection),
-                )
-                .into(),
-                None => JsValue::NULL,
-            };
-            emit(
-                f,
-                EV_MESSAGE,
-                &[
-                    JsValue::from_str(&subscription),
-                    flat(&headers).into(),
-                    Uint8Array::from(body.as_slice()).into(),
-                    token,
-                ],
-            );
-        }
-        Event::Receipt { headers, .. } => emit(f, EV_RECEIPT, &[flat(&headers).into()]),
+        Event::Message { .. } => {}
+        Event::Receipt { headers, .. } => emit(f, EV_RECEIPT, &[headers_blob(&headers)]),
         Event::Completed { op } => emit(f, EV_COMPLETED, &[op.0.into()]),
         Event::Failed { op, reason } => {
             emit(f, EV_FAILED, &[op.0.into(), JsValue::from_str(reason)]);
@@ -436,7 +601,7 @@ fn dispatch(f: &Function, driver: &Driver<Session>, event: Event) {
             f,
             EV_SERVER_ERROR,
             &[
-                flat(&headers).into(),
+                headers_blob(&headers),
                 Uint8Array::from(body.as_slice()).into(),
             ],
         ),
@@ -454,18 +619,19 @@ fn dispatch(f: &Function, driver: &Driver<Session>, event: Event) {
             let delay = delay_ms.map_or(JsValue::NULL, |d| {
                 JsValue::from(u32::try_from(d).unwrap_or(u32::MAX))
             });
-            let info = js_sys::Object::new();
-            for (k, v) in [
-                ("attempt", JsValue::from(attempt)),
-                ("delay", delay),
-                ("url", JsValue::from_str(&url)),
-                ("code", JsValue::from(code)),
-                ("reason", JsValue::from_str(&reason)),
-                ("wasClean", JsValue::from(clean)),
-            ] {
-                let _ = js_sys::Reflect::set(&info, &JsValue::from_str(k), &v);
-            }
-            emit(f, EV_RECONNECTING, &[info.into()]);
+            // The page sees the URL without any user:password@ in it.
+            emit(
+                f,
+                EV_RECONNECTING,
+                &[
+                    attempt.into(),
+                    delay,
+                    JsValue::from_str(&redact_url(&url)),
+                    code.into(),
+                    JsValue::from_str(&reason),
+                    clean.into(),
+                ],
+            );
         }
         Event::Closed {
             code,
@@ -491,4 +657,122 @@ fn random_seed() -> u64 {
     )]
     let (hi, lo) = (hi as u64, lo as u64);
     (hi << 32) ^ lo
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    fn u32_at(b: &[u8], at: usize) -> usize {
+        let mut w = [0u8; 4];
+        w.copy_from_slice(&b[at..at + 4]);
+        usize::try_from(u32::from_le_bytes(w)).unwrap()
+    }
+
+    fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (String::from(*k), String::from(*v)))
+            .collect()
+    }
+
+    #[test]
+    fn flat_headers_split_into_pairs() {
+        assert_eq!(pairs(""), Vec::<(&str, &str)>::new());
+        assert_eq!(pairs("a\0b\0c\0"), vec![("a", "b"), ("c", "")]);
+        // A dangling name has no value and is dropped.
+        assert_eq!(pairs("a\0b\0c"), vec![("a", "b")]);
+    }
+
+    #[test]
+    fn utf16_lengths_match_javascript() {
+        assert_eq!(utf16_len("abc"), 3);
+        assert_eq!(utf16_len("é"), 1);
+        assert_eq!(utf16_len("😀x"), 3);
+        assert_eq!(utf16_len("\u{feff}a"), 2);
+    }
+
+    #[test]
+    fn a_batch_record_has_the_documented_layout() {
+        let mut inbox = Inbox::default();
+        let token = AckToken {
+            message_id: String::from("m-1"),
+            subscription: String::from("sub-é"),
+            ack: Some(String::from("a1")),
+            connection: 7,
+        };
+        inbox.push(
+            "sub-é",
+            &h(&[("k", "v😀"), ("k", "second")]),
+            b"body",
+            false,
+            Some(token.clone()),
+        );
+        inbox.push("s2", &[], b"", false, None);
+        inbox.push("s3", &[], &[0xff, b'x'], false, None);
+        let r = &inbox.records;
+        assert_eq!(u32_at(r, 0), 5); // "sub-é" in UTF-16 units
+        assert_eq!(u32_at(r, 4), 2); // two headers
+        assert_eq!([u32_at(r, 8), u32_at(r, 12)], [1, 3]);
+        assert_eq!([u32_at(r, 16), u32_at(r, 20)], [1, 6]);
+        assert_eq!(u32_at(r, 24), 4); // the body's text length; its text is in `text`
+        let tlen = u32_at(r, 28);
+        assert_eq!(read_token(&r[32..32 + tlen]), Some(token));
+        let second = 32 + tlen;
+        assert_eq!(u32_at(r, second), 2);
+        assert_eq!(u32_at(r, second + 4), 0);
+        assert_eq!(u32_at(r, second + 8), 0); // empty body
+        assert_eq!(u32_at(r, second + 12), 0); // no token
+        let third = second + 16;
+        assert_eq!(u32_at(r, third + 8), 0xffff_ffff); // not UTF-8: bytes inline
+        assert_eq!(u32_at(r, third + 12), 2);
+        assert_eq!(&r[third + 16..third + 18], &[0xff, b'x']);
+        assert_eq!(u32_at(r, third + 18), 0);
+        assert_eq!(r.len(), third + 22);
+        assert_eq!(inbox.text, "sub-ékv😀ksecondbodys2s3".as_bytes());
+        let split = r.len();
+        let batch = inbox.take().unwrap();
+        assert_eq!(u32_at(&batch, batch.len() - 4), split);
+        assert_eq!(
+            &batch[split..batch.len() - 4],
+            "sub-ékv😀ksecondbodys2s3".as_bytes()
+        );
+        assert!(inbox.take().is_none());
+        inbox.give_back(batch);
+        assert!(inbox.records.is_empty() && inbox.records.capacity() > 0);
+    }
+
+    #[test]
+    fn a_binary_frame_body_goes_as_bytes() {
+        let mut inbox = Inbox::default();
+        inbox.push("s", &[], b"text", true, None);
+        let r = &inbox.records;
+        assert_eq!(u32_at(r, 8), 0xffff_ffff);
+        assert_eq!(u32_at(r, 12), 4);
+        assert_eq!(&r[16..20], b"text");
+        assert_eq!(inbox.text, b"s");
+    }
+
+    #[test]
+    fn a_token_without_ack_and_forged_tokens() {
+        let t = AckToken {
+            message_id: String::from("m"),
+            subscription: String::from("s"),
+            ack: None,
+            connection: 1,
+        };
+        let mut inbox = Inbox::default();
+        inbox.push("s", &[], b"", false, Some(t.clone()));
+        let r = &inbox.records;
+        let tlen = u32_at(r, 12);
+        let bytes = &r[16..16 + tlen];
+        assert_eq!(read_token(bytes), Some(t));
+        // Anything cut short or overlong is refused, never a panic.
+        for n in 0..bytes.len() {
+            assert_eq!(read_token(&bytes[..n]), None, "cut at {n}");
+        }
+        assert_eq!(read_token(&[0xff; 12]), None);
+        assert_eq!(read_token(&[0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]), None);
+    }
 }

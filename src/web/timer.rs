@@ -12,7 +12,6 @@
 //! which then re-arm. Closures are owned here, so nothing leaks when a session ends.
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -69,23 +68,31 @@ struct WorkerParts {
     _on_error: Closure<dyn FnMut(JsValue)>,
 }
 
+/// Worker timeouts: id and callback.
+type Waiting = Vec<(u32, Box<dyn FnOnce()>)>;
+
 struct Ticker {
     mode: TickerMode,
     worker: Option<WorkerParts>,
     /// The Worker could not be used here (CSP, no Worker): `setTimeout` from now on.
     broken: bool,
     next_id: u32,
-    waiting: BTreeMap<u32, Box<dyn FnOnce()>>,
+    /// Armed Worker timeouts in arming order (a few: one per session; a `Vec` is far less
+    /// wasm than a `BTreeMap`).
+    waiting: Waiting,
 }
 
 thread_local! {
-    static TICKER: RefCell<Ticker> = RefCell::new(Ticker {
-        mode: TickerMode::WhenHidden,
-        worker: None,
-        broken: false,
-        next_id: 0,
-        waiting: BTreeMap::new(),
-    });
+    // `const`: no lazy-initialisation code in the wasm.
+    static TICKER: RefCell<Ticker> = const {
+        RefCell::new(Ticker {
+            mode: TickerMode::WhenHidden,
+            worker: None,
+            broken: false,
+            next_id: 0,
+            waiting: Vec::new(),
+        })
+    };
     static LIVE: Cell<usize> = const { Cell::new(0) };
 }
 
@@ -147,8 +154,14 @@ fn fire_all_waiting() {
     }
 }
 
+/// Removes and returns the callback of Worker timeout `id`.
+fn take_waiting(waiting: &mut Waiting, id: u32) -> Option<Box<dyn FnOnce()>> {
+    let at = waiting.iter().position(|(k, _)| *k == id)?;
+    Some(waiting.remove(at).1)
+}
+
 fn on_tick(id: u32) {
-    let f = TICKER.with(|t| t.borrow_mut().waiting.remove(&id));
+    let f = TICKER.with(|t| take_waiting(&mut t.borrow_mut().waiting, id));
     if let Some(f) = f {
         f();
     }
@@ -234,7 +247,7 @@ fn schedule_on_worker(ms: i32, callback: Box<dyn FnOnce()>) -> Result<u32, Box<d
         if !sent {
             return Err(callback);
         }
-        t.waiting.insert(id, callback);
+        t.waiting.push((id, callback));
         Ok(id)
     })
 }
@@ -246,7 +259,7 @@ fn cancel_on_worker(id: u32) {
         let Ok(mut t) = t.try_borrow_mut() else {
             return;
         };
-        if t.waiting.remove(&id).is_some() {
+        if take_waiting(&mut t.waiting, id).is_some() {
             if let Some(p) = &t.worker {
                 let msg = js_sys::Array::of2(&JsValue::from(id), &JsValue::from(-1));
                 let _ = p.worker.post_message(&msg);

@@ -3,7 +3,9 @@
 //! It maps JavaScript arguments onto [`crate::xmpp::Session`] commands and the session's
 //! events onto one JavaScript `emit(kind, …)` callback; js/xmpp.js turns those into the
 //! page's `onopen`/`onmessage`/`onpresence`/… handlers and Promises. It also supplies what
-//! only the browser knows: random bytes for SCRAM nonces and whether the transport is secure.
+//! only the browser knows: random bytes for SCRAM nonces and the reconnect jitter, and whether
+//! the transport is secure. Automatic reconnection is the core's: it asks for new sockets
+//! ([`Transmit::Open`]) and the driver opens them.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -38,6 +40,12 @@ impl Protocol for Session {
     fn handle_network(&mut self, now: Millis, online: bool) {
         Session::handle_network(self, now, online);
     }
+    fn handle_open_failed(&mut self, now: Millis, reason: &str) {
+        Session::handle_open_failed(self, now, reason);
+    }
+    fn handle_visibility(&mut self, now: Millis, visible: bool) {
+        Session::handle_visibility(self, now, visible);
+    }
     fn poll_wire(&mut self) -> Option<Wire> {
         Some(match self.poll_transmit()? {
             Transmit::Text(s) => Wire::Frame {
@@ -45,6 +53,10 @@ impl Protocol for Session {
                 text: true,
             },
             Transmit::Close { code, reason } => Wire::Close { code, reason },
+            Transmit::Open { url } => Wire::Open {
+                url,
+                protocols: vec![Session::SUBPROTOCOL],
+            },
         })
     }
     fn poll_event(&mut self) -> Option<Event> {
@@ -78,12 +90,18 @@ const EV_CHATSTATE: u32 = 19;
 const EV_DISCO_INFO: u32 = 20;
 const EV_DISCO_ITEMS: u32 = 21;
 const EV_ARCHIVE: u32 = 22;
+const EV_RECONNECTING: u32 = 23;
+const EV_ROSTER_ALL: u32 = 24;
 
 // Bits of `connect`'s `flags` (mirrored in js/xmpp.js).
 const F_ALLOW_PLAIN: u32 = 1;
 const F_DEBUG: u32 = 2;
 const F_NO_SM: u32 = 4;
 const F_NO_RECEIPTS: u32 = 8;
+const F_NO_RECONNECT: u32 = 16;
+
+/// "Not given" in `connect`'s number list.
+const DEFAULT: u32 = u32::MAX;
 
 // `ext` command kinds (mirrored in js/xmpp.js).
 const X_JOIN: u32 = 1;
@@ -187,13 +205,15 @@ impl XmppCore {
         XmppCore { emit, driver: None }
     }
 
-    /// Opens `url` (subprotocol `xmpp`) for `domain`. With `username` and `password` it logs
-    /// in at once; `mechanisms` is a comma-separated preference list; `flags` are the `F_*`
-    /// bits.
+    /// Opens the first of `urls` (newline-separated; later reconnections rotate through
+    /// them; subprotocol `xmpp`) for `domain`. With `username` and `password` it logs in at
+    /// once; `mechanisms` is a comma-separated preference list; `flags` are the `F_*` bits;
+    /// `nums` are the initial and maximum reconnect delays and the most attempts (`u32::MAX`:
+    /// default).
     #[allow(clippy::too_many_arguments)]
     pub fn connect(
         &mut self,
-        url: &str,
+        urls: &str,
         domain: &str,
         username: Option<String>,
         password: Option<String>,
@@ -201,7 +221,14 @@ impl XmppCore {
         mechanisms: Option<String>,
         iq_timeout: Option<u32>,
         flags: u32,
+        nums: &[u32],
     ) {
+        let list: Vec<String> = urls
+            .split('\n')
+            .filter(|u| !u.is_empty())
+            .map(String::from)
+            .collect();
+        let url = list.first().cloned().unwrap_or_default();
         let allow_plain_insecure = flags & F_ALLOW_PLAIN != 0;
         let debug = flags & F_DEBUG != 0;
         let mut config = Config::new(domain);
@@ -215,7 +242,19 @@ impl XmppCore {
         if let Some(list) = mechanisms {
             config.mechanisms = list.split(',').filter_map(Mechanism::from_name).collect();
         }
-        config.transport_secure = transport_secure(url);
+        config.transport_secure = !list.is_empty() && list.iter().all(|u| transport_secure(u));
+        config.reconnect.enabled = flags & F_NO_RECONNECT == 0;
+        let num = |i: usize| nums.get(i).copied().filter(|v| *v != DEFAULT);
+        if let Some(v) = num(0) {
+            config.reconnect.initial_delay_ms = v;
+        }
+        if let Some(v) = num(1) {
+            config.reconnect.max_delay_ms = v;
+        }
+        if let Some(v) = num(2) {
+            config.reconnect.max_attempts = v;
+        }
+        config.urls = list;
         config.allow_plain_insecure = allow_plain_insecure;
         config.stream_management = flags & F_NO_SM == 0;
         config.answer_receipts = flags & F_NO_RECEIPTS == 0;
@@ -224,6 +263,9 @@ impl XmppCore {
         }
         let mut entropy = [0u8; 32];
         get_random_values(&mut entropy);
+        let mut seed = [0u8; 8];
+        get_random_values(&mut seed);
+        config.reconnect_seed = u64::from_le_bytes(seed);
         let session = Session::new(config, entropy);
         let emit_fn = self.emit.clone();
         let hook: Option<DebugHook> = if debug {
@@ -236,15 +278,16 @@ impl XmppCore {
         } else {
             None
         };
-        // The URL to reopen for a resumption (the latest, after a redirect).
-        let current = Rc::new(RefCell::new(String::from(url)));
+        // The URL to reopen for a resumption without automatic reconnection (the latest,
+        // after a redirect).
+        let current = Rc::new(RefCell::new(url.clone()));
         let driver = Driver::new(
             session,
             Rc::new(move |d: &Driver<Session>, e: Event| dispatch(&emit_fn, d, &current, e)),
             hook,
         );
         self.driver = Some(driver.clone());
-        driver.open(url, &[Session::SUBPROTOCOL]);
+        driver.open(&url, &[Session::SUBPROTOCOL]);
     }
 
     /// Runs an op command; without a session the op fails at once (as op 0).
@@ -312,7 +355,9 @@ impl XmppCore {
         self.run(|s, now| s.remove_contact(now, jid))
     }
 
-    /// Sends a message; returns its id. Throws when it cannot be sent or queued.
+    /// Sends a message; returns its id (`undefined` when it has none: see
+    /// `MessageOptions::id`). `flags`: 1 ask for a receipt, 2 give it an id anyway. Throws
+    /// when it cannot be sent or queued.
     #[wasm_bindgen(js_name = sendMessage)]
     #[allow(clippy::too_many_arguments)]
     pub fn send_message(
@@ -322,15 +367,16 @@ impl XmppCore {
         kind: Option<String>,
         subject: Option<String>,
         thread: Option<String>,
-        receipt: bool,
+        flags: u8,
         chat_state: Option<String>,
-    ) -> Result<String, JsError> {
+    ) -> Result<Option<String>, JsError> {
         let o = MessageOptions {
             kind: kind.as_deref(),
             subject: subject.as_deref(),
             thread: thread.as_deref(),
-            receipt,
+            receipt: flags & 1 != 0,
             chat_state: chat_state.as_deref(),
+            id: flags & 2 != 0,
         };
         self.stanza(|s| s.send_message_with(to, body.as_deref(), &o))
     }
@@ -436,7 +482,31 @@ impl XmppCore {
 fn dispatch(f: &Function, driver: &Driver<Session>, url: &RefCell<String>, event: Event) {
     match event {
         Event::StreamReady => emit(f, EV_READY, &[]),
-        Event::Online { jid } => emit(f, EV_ONLINE, &[JsValue::from_str(&jid)]),
+        Event::Online { jid, reconnected } => {
+            emit(f, EV_ONLINE, &[JsValue::from_str(&jid), reconnected.into()])
+        }
+        Event::Roster(items) => emit(f, EV_ROSTER_ALL, &[roster_items(&items).into()]),
+        Event::Reconnecting {
+            attempt,
+            delay_ms,
+            url,
+            code,
+            reason,
+            clean,
+        } => emit(
+            f,
+            EV_RECONNECTING,
+            &[
+                attempt.into(),
+                delay_ms.map_or(JsValue::NULL, |d| {
+                    JsValue::from_f64(f64::from(u32::try_from(d).unwrap_or(u32::MAX)))
+                }),
+                JsValue::from_str(&url),
+                code.into(),
+                JsValue::from_str(&reason),
+                clean.into(),
+            ],
+        ),
         Event::Message(m) => emit(f, EV_MESSAGE, &[message(&m).into()]),
         Event::DiscoInfo { op, info } => {
             let ids = Array::new();

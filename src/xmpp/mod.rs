@@ -16,6 +16,7 @@ pub mod muc;
 pub mod receipts;
 pub mod roster;
 pub mod sasl;
+pub mod secret;
 pub mod session;
 pub mod sm;
 pub mod stanza;

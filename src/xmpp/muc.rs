@@ -6,6 +6,7 @@
 //! groupchat messages and subjects are ordinary messages (`type="groupchat"`).
 
 use super::jid::Jid;
+use super::secret::Secret;
 use super::session::OpId;
 use super::stanza::{self, push_i64};
 use super::xml::{Element, NS_CLIENT};
@@ -73,6 +74,10 @@ pub struct Room {
     pub joined: bool,
     /// A leave was asked.
     pub leaving: bool,
+    /// The join password, kept to rejoin after a reconnection.
+    pub password: Option<Secret>,
+    /// Being rejoined after a reconnection (no command waits for it).
+    pub rejoin: bool,
 }
 
 impl Room {

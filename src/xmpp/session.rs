@@ -10,6 +10,17 @@
 //! results are only believed from the account's own bare JID (or the room queried);
 //! receipt requests and `disco#info` queries are answered.
 //!
+//! With URLs in its [`Config`] the session also survives any lost connection (a server
+//! restart, a network change), not only resumable ones: the embedded
+//! [`crate::reconnect::Reconnect`] policy schedules new sockets ([`Transmit::Open`], back-off
+//! with jitter, URL rotation, online/offline and visibility), announced by
+//! [`Event::Reconnecting`]. On the new socket the session logs in again with the kept
+//! credentials and resumes the stream when it can; otherwise it binds a fresh session and
+//! restores what the page had set up before [`Event::Online`] (`reconnected: true`): its last
+//! presence, carbons, the roster (re-fetched and reported as [`Event::Roster`]) and the rooms
+//! it was in (rejoined without history). Stanzas sent meanwhile are queued (bounded) and sent
+//! after that, in order. `disconnect` stops all retrying, also during a wait.
+//!
 //! The browser layer calls `handle_open`/`handle_data`/`handle_close`/`handle_timeout` and the
 //! commands, then drains [`Session::poll_transmit`] (WebSocket text messages or a socket close
 //! request), [`Session::poll_event`] and re-arms one timer from [`Session::poll_timeout`]. The
@@ -32,9 +43,11 @@ use super::muc::{self, Occupant, Room};
 use super::receipts;
 use super::roster::{self, RosterItem, NS_ROSTER};
 use super::sasl::{self, plain, scram, Mechanism};
+use super::secret::Secret;
 use super::sm::{self, StreamManagement, NS_SM};
 use super::stanza::{self, push_i64, Message, Presence};
 use super::xml::{self, Element, Limits, NS_CLIENT, NS_FRAMING, NS_STREAMS};
+use crate::reconnect::{redact_url, Next, Reconnect as Backoff, ReconnectConfig};
 use crate::time::Millis;
 
 const NS_SASL: &str = "urn:ietf:params:xml:ns:xmpp-sasl";
@@ -50,11 +63,22 @@ const NS_REGISTER_FEATURE: &str = "http://jabber.org/features/iq-register";
 const CLOSE_WAIT_MS: u64 = 5000;
 /// Most stanzas queued before `Online`.
 const OUTBOX_MAX: usize = 256;
+/// Stream errors after which an automatic reconnection is worth trying (the server went down
+/// or had a transient problem); after any other the policy stops.
+const RETRYABLE_STREAM_ERRORS: [&str; 7] = [
+    "system-shutdown",
+    "connection-timeout",
+    "reset",
+    "internal-server-error",
+    "remote-connection-failed",
+    "resource-constraint",
+    "see-other-host",
+];
 /// Delay before each attempt to reconnect and resume a stream-managed session, ms.
 const RECONNECT_DELAYS: [u64; 8] = [0, 500, 1000, 2000, 4000, 8000, 15000, 30000];
 
-/// Account credentials.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Account credentials (their `Debug` shows `***` for the password).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
     /// The localpart (or, for some servers, the bare JID's localpart).
     pub username: String,
@@ -62,6 +86,16 @@ pub struct Credentials {
     pub password: String,
     /// The resource to request at bind; `None` lets the server choose.
     pub resource: Option<String>,
+}
+
+impl core::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("password", &"***")
+            .field("resource", &self.resource)
+            .finish()
+    }
 }
 
 /// Session configuration.
@@ -86,6 +120,16 @@ pub struct Config {
     pub stream_management: bool,
     /// Answer delivery receipt requests (XEP-0184) by ourselves.
     pub answer_receipts: bool,
+    /// The WebSocket URLs, tried in turn after a drop. With URLs (and `reconnect` enabled)
+    /// any lost connection is retried ([`Transmit::Open`]); without, the caller opens the
+    /// sockets and only a stream-managed session is resumed, on a fixed schedule
+    /// ([`Event::Reconnect`]). The first socket is always the caller's to open.
+    pub urls: Vec<String>,
+    /// Reconnection after a lost connection (on by default). Disabled, a drop ends the
+    /// session (no resumption either).
+    pub reconnect: ReconnectConfig,
+    /// Seed of the reconnect delays' jitter (the caller's randomness).
+    pub reconnect_seed: u64,
 }
 
 impl Config {
@@ -102,6 +146,9 @@ impl Config {
             limits: Limits::default(),
             stream_management: true,
             answer_receipts: true,
+            urls: Vec::new(),
+            reconnect: ReconnectConfig::default(),
+            reconnect_seed: 0,
         }
     }
 }
@@ -119,6 +166,10 @@ pub struct MessageOptions<'a> {
     pub receipt: bool,
     /// A chat state (XEP-0085): `active`, `composing`, `paused`, `inactive`, `gone`.
     pub chat_state: Option<&'a str>,
+    /// Give the message an `id` even when nothing refers to it. Without this, only messages
+    /// that ask for a receipt or go to a room (whose echo is recognised by it) carry one: an id
+    /// costs ~15 bytes on the wire, and a plain chat message needs none.
+    pub id: bool,
 }
 
 /// Identifies a command that completes later with [`Event::Completed`] or [`Event::Failed`].
@@ -137,6 +188,12 @@ pub enum Transmit {
         /// Reason (under 123 bytes).
         reason: &'static str,
     },
+    /// Open a new WebSocket to `url` (subprotocol [`Session::SUBPROTOCOL`]), replacing the
+    /// old one (closed by then): an automatic reconnection. Its events go to `handle_open`…
+    Open {
+        /// Where (one of [`Config::urls`]).
+        url: String,
+    },
 }
 
 /// What happened, for the page.
@@ -148,6 +205,9 @@ pub enum Event {
     Online {
         /// The full JID assigned.
         jid: String,
+        /// A fresh session after a lost connection (not the first `Online`): with automatic
+        /// reconnection, presence, carbons, roster and rooms are already being restored.
+        reconnected: bool,
     },
     /// A message stanza.
     Message(Message),
@@ -155,6 +215,9 @@ pub enum Event {
     Presence(Presence),
     /// A trusted roster push (already acknowledged).
     RosterPush(Vec<RosterItem>),
+    /// The whole roster, fetched again after an automatic reconnection because the page had
+    /// fetched it before.
+    Roster(Vec<RosterItem>),
     /// A presence from a room we joined or are joining (XEP-0045), ours included.
     Occupant(Occupant),
     /// A delivery receipt (XEP-0184): `from` received our message `id`.
@@ -239,12 +302,30 @@ pub enum Event {
         /// The stanzas, as they would have been sent.
         stanzas: Vec<String>,
     },
-    /// The socket of a stream-managed session dropped (instead of [`Event::Closed`], after a
-    /// delay from `poll_timeout`): open the same URL again now (attempt 1, 2, …); the session
-    /// then resumes the stream by itself.
+    /// Without [`Config::urls`] only: the socket of a stream-managed session dropped (instead
+    /// of [`Event::Closed`], after a delay from `poll_timeout`): open the same URL again now
+    /// (attempt 1, 2, …); the session then resumes the stream by itself. (With URLs the
+    /// session asks for sockets itself: [`Event::Reconnecting`], [`Transmit::Open`].)
     Reconnect {
         /// Attempt number, from 1.
         attempt: u32,
+    },
+    /// The connection was lost (`code`, `reason`, `clean` as the socket reported) and
+    /// automatic retry number `attempt` will go to `url` (credentials masked) after
+    /// `delay_ms` (`None`: once the network is back). Only with [`Config::urls`].
+    Reconnecting {
+        /// Retries in a row, from 1.
+        attempt: u32,
+        /// The wait before the retry, ms.
+        delay_ms: Option<u64>,
+        /// The URL of the retry, with any `user:password@` masked.
+        url: String,
+        /// Close code of the lost socket.
+        code: u16,
+        /// Close reason of the lost socket.
+        reason: String,
+        /// Whether that close was clean.
+        clean: bool,
     },
     /// The stream was resumed (XEP-0198) after a drop: nothing was lost; stanzas the server
     /// had not acknowledged were sent again, then those queued meanwhile.
@@ -320,9 +401,9 @@ enum Phase {
     Reconnecting,
 }
 
-/// Reconnection of a dropped stream-managed session.
+/// What a dropped session keeps for the next socket (resumption, the close to report).
 #[derive(Clone, Debug)]
-struct Reconnect {
+struct Resume {
     attempt: u32,
     /// When to ask for the next socket (`None`: asked, waiting for it).
     at: Option<Millis>,
@@ -337,7 +418,7 @@ struct Reconnect {
 #[derive(Clone, Debug)]
 struct LoginState {
     username: String,
-    password: String,
+    password: Secret,
     resource: Option<String>,
     anonymous: bool,
     op: Option<OpId>,
@@ -349,7 +430,14 @@ struct LoginState {
 enum Purpose {
     Bind,
     Session,
-    Op { op: OpId, kind: Kind },
+    Op {
+        op: OpId,
+        kind: Kind,
+    },
+    /// Restoring the page's setup after a reconnection (no command waits for it).
+    Restore {
+        kind: Kind,
+    },
 }
 
 /// What the result of a command's IQ carries.
@@ -413,7 +501,17 @@ pub struct Session {
     ack_due: Option<Millis>,
     /// The outstanding `<r/>` must be answered by then, else the socket is presumed dead.
     ack_deadline: Option<Millis>,
-    reconnect: Option<Reconnect>,
+    reconnect: Option<Resume>,
+    /// When and where to reconnect (with [`Config::urls`]).
+    backoff: Backoff,
+    /// `Online`s so far: the next one is a reconnection when nonzero.
+    generation: u32,
+    /// The page fetched the roster: re-fetched after a reconnection.
+    roster_wanted: bool,
+    /// The page's last available presence, re-sent after a reconnection.
+    last_presence: Option<String>,
+    /// The page turned carbons on: turned on again after a reconnection.
+    carbons_on: bool,
     /// Both `<close/>`s were exchanged on the current stream.
     closed_cleanly: bool,
     rooms: Vec<Room>,
@@ -476,12 +574,17 @@ impl Session {
         let receipts = config.answer_receipts;
         let login = config.credentials.as_ref().map(|c| LoginState {
             username: c.username.clone(),
-            password: c.password.clone(),
+            password: Secret::from(c.password.as_str()),
             resource: c.resource.clone(),
             anonymous: false,
             op: None,
             transient: false,
         });
+        let backoff = Backoff::new(
+            config.reconnect.clone(),
+            config.urls.clone(),
+            config.reconnect_seed,
+        );
         Session {
             config,
             seed: entropy,
@@ -516,6 +619,11 @@ impl Session {
             ack_due: None,
             ack_deadline: None,
             reconnect: None,
+            backoff,
+            generation: 0,
+            roster_wanted: false,
+            last_presence: None,
+            carbons_on: false,
             closed_cleanly: false,
             rooms: Vec::new(),
             caps_ver: disco::ver(receipts),
@@ -570,6 +678,7 @@ impl Session {
             .chain(self.ack_due)
             .chain(self.ack_deadline)
             .chain(self.reconnect.as_ref().and_then(|r| r.at))
+            .chain(self.backoff.poll_timeout())
             .chain(self.rooms.iter().filter_map(|r| r.deadline))
             .min()
     }
@@ -735,6 +844,10 @@ impl Session {
     }
 
     fn fail_auth(&mut self, now: Millis, condition: &str, text: Option<&str>) {
+        if condition != "temporary-auth-failure" && condition != "remote-server-timeout" {
+            // Wrong credentials stay wrong: no automatic retry.
+            self.backoff.stop();
+        }
         self.event(Event::AuthFailed {
             condition: String::from(condition),
             text: text.map(String::from),
@@ -787,7 +900,12 @@ impl Session {
         self.now = now;
         self.ack_due = None;
         self.ack_deadline = None;
-        let resumable = self.disconnect_ops.is_empty()
+        if self.auto() {
+            self.close_auto(now, code, reason, clean);
+            return;
+        }
+        let resumable = self.config.reconnect.enabled
+            && self.disconnect_ops.is_empty()
             && self.sm.resumable()
             && (self.phase == Phase::Online
                 || (self.reconnect.is_some()
@@ -796,6 +914,141 @@ impl Session {
             return;
         }
         self.finish_closed(code, reason, clean);
+    }
+
+    /// Whether any lost connection is retried (URLs given, reconnection on).
+    fn auto(&self) -> bool {
+        self.config.reconnect.enabled && !self.config.urls.is_empty()
+    }
+
+    /// A socket closed with automatic reconnection: retried unless `disconnect` was called,
+    /// a fatal error stopped the policy, or it gave up.
+    fn close_auto(&mut self, now: Millis, code: u16, reason: &str, clean: bool) {
+        let over = self.phase == Phase::Idle && !self.idle_queue;
+        if !over && self.disconnect_ops.is_empty() && !self.backoff.is_stopped() {
+            let delay_ms = match self.backoff.disconnected(now) {
+                Next::Retry { delay_ms, .. } => Some(Some(delay_ms)),
+                Next::WaitOnline { .. } => Some(None),
+                Next::GiveUp => None,
+            };
+            if let Some(delay_ms) = delay_ms {
+                self.drop_for_retry(now, code, reason, clean);
+                let url = redact_url(self.backoff.url().unwrap_or("")).into_owned();
+                self.event(Event::Reconnecting {
+                    attempt: self.backoff.attempt(),
+                    delay_ms,
+                    url,
+                    code,
+                    reason: String::from(reason),
+                    clean,
+                });
+                return;
+            }
+        }
+        self.backoff.stop();
+        self.finish_closed(code, reason, clean);
+    }
+
+    /// The connection is gone and another will be tried: keeps what a resumption needs, or,
+    /// when the stream cannot be resumed, ends what the old session had (pending commands
+    /// fail, rooms are kept to be rejoined).
+    fn drop_for_retry(&mut self, now: Millis, code: u16, reason: &str, clean: bool) {
+        if !self.sm.resumable() {
+            self.report_unacked(None);
+            self.fail_pending("closed", Some("connection lost"));
+            self.keep_rooms_for_rejoin();
+        }
+        if self.reconnect.is_none() {
+            let jid = self.jid.take();
+            self.reconnect = Some(Resume {
+                attempt: 0,
+                at: None,
+                started: now,
+                jid,
+                presence_sent: self.presence_sent,
+                code,
+                reason: String::from(reason),
+                clean,
+            });
+        }
+        if let Some(op) = self.login.as_mut().and_then(|l| l.op.take()) {
+            self.fail_op(op, "closed", Some("connection lost"));
+        }
+        self.phase = Phase::Reconnecting;
+        self.redirect_pending = false;
+        self.closed_cleanly = false;
+        self.authenticated = false;
+        self.jid = None;
+        self.jid_str = None;
+        self.scram = None;
+        self.close_deadline = None;
+        self.negotiation_deadline = None;
+    }
+
+    /// Rooms we were in are kept (no command, not joined) to be rejoined on the next
+    /// session; joins and leaves in progress fail.
+    fn keep_rooms_for_rejoin(&mut self) {
+        for mut r in core::mem::take(&mut self.rooms) {
+            if let Some(op) = r.op.take() {
+                self.fail_op(op, "closed", Some("connection lost"));
+            }
+            if (r.joined || r.rejoin) && !r.leaving {
+                r.joined = false;
+                r.rejoin = true;
+                r.deadline = None;
+                self.rooms.push(r);
+            }
+        }
+    }
+
+    /// A room we were in could not be rejoined after a reconnection: reported as our own
+    /// unavailable presence in it, as if we had left.
+    fn report_left(&mut self, r: &Room) {
+        let p = stanza::presence(Some("unavailable"), None, None, None, None)
+            .with_attr("from", &r.occupant_jid())
+            .with_child(
+                Element::new("x", muc::NS_MUC_USER)
+                    .with_child(Element::new("status", muc::NS_MUC_USER).with_attr("code", "110")),
+            );
+        let occ = Occupant::from_presence(&p, &r.jid, &r.nick, &r.nick);
+        self.event(Event::Occupant(occ));
+    }
+
+    /// After a reconnection, before `Online`: re-sends the page's presence, turns carbons on,
+    /// re-fetches the roster and rejoins the rooms (without history), as the page had them.
+    fn restore(&mut self, now: Millis) {
+        if let Some(p) = self.last_presence.clone() {
+            self.push_out(p);
+            self.presence_sent = true;
+        }
+        if self.carbons_on {
+            let q = carbons::toggle(true);
+            let purpose = Purpose::Restore { kind: Kind::Plain };
+            self.send_iq(now, "set", None, Some(q), purpose);
+        }
+        if self.roster_wanted {
+            let purpose = Purpose::Restore { kind: Kind::Roster };
+            self.send_iq(now, "get", None, Some(roster::get_query()), purpose);
+        }
+        let history = muc::History {
+            max_stanzas: Some(0),
+            ..muc::History::default()
+        };
+        let deadline = now + self.timeout_ms();
+        let mut joins = Vec::new();
+        for r in self.rooms.iter_mut().filter(|r| r.rejoin) {
+            r.deadline = Some(deadline);
+            let caps = Some(disco::caps(&self.caps_ver));
+            joins.push(muc::join(
+                &r.occupant_jid(),
+                r.password.as_deref(),
+                &history,
+                caps,
+            ));
+        }
+        for p in joins {
+            self.send(&p);
+        }
     }
 
     /// Plans the next reconnection attempt; `false` when attempts or the server's resumption
@@ -807,7 +1060,7 @@ impl Session {
             .map_or(300_000, |s| u64::from(s).saturating_mul(1000).min(300_000));
         let jid = self.jid.take();
         let presence_sent = self.presence_sent;
-        let r = self.reconnect.get_or_insert(Reconnect {
+        let r = self.reconnect.get_or_insert(Resume {
             attempt: 0,
             at: None,
             started: now,
@@ -833,6 +1086,13 @@ impl Session {
         self.close_deadline = None;
         self.negotiation_deadline = None;
         true
+    }
+
+    /// The browser refused to create the socket (a malformed URL, a blocked port): retrying
+    /// cannot help, so the session closes for good with code 1006 and the browser's `reason`.
+    pub fn handle_open_failed(&mut self, now: Millis, reason: &str) {
+        self.backoff.stop();
+        self.handle_close(now, 1006, reason, false);
     }
 
     /// The session is over: fails what is pending, reports what was not delivered, `Closed`.
@@ -881,7 +1141,11 @@ impl Session {
         self.report_unacked(h);
         self.reconnect = None;
         self.fail_pending("closed", Some("stream not resumed"));
-        self.end_rooms();
+        if self.auto() {
+            self.keep_rooms_for_rejoin();
+        } else {
+            self.end_rooms();
+        }
         self.presence_sent = false;
         self.start_bind(now);
     }
@@ -909,11 +1173,25 @@ impl Session {
     /// its back-off delay is tried at once when the network returns.
     pub fn handle_network(&mut self, now: Millis, online: bool) {
         self.now = now;
+        self.backoff.set_online(now, online);
         if let Some(r) = self.reconnect.as_mut().filter(|_| online) {
             if r.at.is_some() {
                 r.at = Some(now);
             }
         }
+    }
+
+    /// The page became visible (`true`) or hidden: becoming visible cuts a reconnection wait
+    /// short (with [`Config::urls`]).
+    pub fn handle_visibility(&mut self, now: Millis, visible: bool) {
+        self.now = now;
+        self.backoff.set_visible(now, visible);
+    }
+
+    /// Whether an automatic reconnection is under way (waiting or negotiating).
+    #[must_use]
+    pub fn is_reconnecting(&self) -> bool {
+        self.reconnect.is_some()
     }
 
     /// Time passed: expires IQs, negotiation steps and the close wait.
@@ -934,6 +1212,7 @@ impl Session {
                 Purpose::Bind | Purpose::Session => {
                     self.fail_auth(now, "remote-server-timeout", None);
                 }
+                Purpose::Restore { .. } => {}
             }
         }
         if self.negotiation_deadline.is_some_and(|d| d <= now) && self.reconnect.is_some() {
@@ -966,6 +1245,9 @@ impl Session {
                 if let Some(op) = r.op {
                     self.fail_op(op, "remote-server-timeout", None);
                 }
+                if r.rejoin {
+                    self.report_left(&r);
+                }
             } else {
                 i += 1;
             }
@@ -996,6 +1278,11 @@ impl Session {
                 self.event(Event::Reconnect { attempt });
             }
         }
+        if self.phase == Phase::Reconnecting {
+            if let Some(url) = self.backoff.handle_timeout(now).map(String::from) {
+                self.transmits.push_back(Transmit::Open { url });
+            }
+        }
     }
 
     /// One WebSocket message (one element, UTF-8).
@@ -1011,8 +1298,7 @@ impl Session {
         let el = match xml::parse(data, &self.config.limits, NS_CLIENT) {
             Ok(el) => el,
             Err(e) => {
-                self.event(Event::ProtocolError { error: e.as_str() });
-                self.close_socket(e.as_str());
+                self.fatal(e.as_str());
                 return;
             }
         };
@@ -1028,6 +1314,10 @@ impl Session {
         }
         if el.is("error", NS_STREAMS) {
             let (condition, text) = condition_of(&el, NS_STREAM_ERRORS);
+            if !RETRYABLE_STREAM_ERRORS.contains(&condition.as_str()) {
+                // conflict, not-authorized, policy-violation…: the same would happen again.
+                self.backoff.stop();
+            }
             self.event(Event::StreamError { condition, text });
             if self.phase != Phase::Closing {
                 self.send(&framing("close"));
@@ -1115,6 +1405,7 @@ impl Session {
         }
         self.phase = Phase::Online;
         self.negotiation_deadline = None;
+        self.backoff.connected(self.now);
         self.event(Event::Resumed);
         for x in resend {
             self.push_out(x);
@@ -1126,6 +1417,7 @@ impl Session {
 
     /// A protocol violation by the server: report it and close the socket.
     fn fatal(&mut self, error: &'static str) {
+        self.backoff.stop();
         self.event(Event::ProtocolError { error });
         self.close_socket(error);
     }
@@ -1388,6 +1680,7 @@ impl Session {
                         Purpose::Bind | Purpose::Session => {
                             self.fail_auth(now, &cond, text.as_deref());
                         }
+                        Purpose::Restore { .. } => {}
                     }
                 }
             }
@@ -1510,6 +1803,12 @@ impl Session {
             } else {
                 // The join was refused (nickname in use, password, members only, banned…).
                 let r = self.rooms.remove(i);
+                if r.rejoin {
+                    // Rejoining after a reconnection failed: the error, then we are out.
+                    self.event(Event::Presence(Presence::from_element(el)));
+                    self.report_left(&r);
+                    return;
+                }
                 let (cond, text) = error_of(el);
                 let text = text.or_else(|| {
                     (cond == "conflict")
@@ -1549,6 +1848,7 @@ impl Session {
             }
         } else if !room.joined {
             room.joined = true;
+            room.rejoin = false;
             let op = room.op.take();
             room.deadline = None;
             if let (true, Some(op)) = (created, op) {
@@ -1644,6 +1944,15 @@ impl Session {
                 }
             }
             Purpose::Session => self.go_online(),
+            Purpose::Restore { kind } => {
+                if kind == Kind::Roster {
+                    let items = el
+                        .child("query", NS_ROSTER)
+                        .map(roster::parse_items)
+                        .unwrap_or_default();
+                    self.event(Event::Roster(items));
+                }
+            }
             Purpose::Op {
                 op,
                 kind: Kind::DiscoInfo,
@@ -1682,8 +1991,15 @@ impl Session {
         } else {
             self.sm.reset();
         }
+        let reconnected = self.generation > 0;
+        self.generation = self.generation.saturating_add(1);
+        self.reconnect = None;
+        self.backoff.connected(self.now);
+        if reconnected && self.auto() {
+            self.restore(self.now);
+        }
         let jid = self.jid_str.clone().unwrap_or_default();
-        self.event(Event::Online { jid });
+        self.event(Event::Online { jid, reconnected });
         if let Some(op) = self.login.as_mut().and_then(|l| l.op.take()) {
             self.event(Event::Completed {
                 op,
@@ -1723,7 +2039,7 @@ impl Session {
     ) -> OpId {
         let l = LoginState {
             username: String::from(username),
-            password: String::from(password),
+            password: Secret::from(password),
             resource: resource.map(String::from),
             anonymous: false,
             op: None,
@@ -1736,7 +2052,7 @@ impl Session {
     pub fn login_anonymous(&mut self, now: Millis) -> OpId {
         let l = LoginState {
             username: String::new(),
-            password: String::new(),
+            password: Secret::default(),
             resource: None,
             anonymous: true,
             op: None,
@@ -1858,6 +2174,7 @@ impl Session {
                 kind: Kind::Roster,
             },
         );
+        self.roster_wanted = true;
         op
     }
 
@@ -1928,6 +2245,8 @@ impl Session {
             deadline: Some(now + self.timeout_ms()),
             joined: false,
             leaving: false,
+            password: password.map(Secret::from),
+            rejoin: false,
         };
         let to = r.occupant_jid();
         if Jid::parse(&to).is_none() {
@@ -1983,8 +2302,8 @@ impl Session {
         Ok(id)
     }
 
-    /// Sends a message; returns its id. Sent now when online, else queued until `Online`
-    /// (before the socket opens and while the stream is negotiated).
+    /// Sends a message with an `id`, which it returns. Sent now when online, else queued until
+    /// `Online` (before the socket opens and while the stream is negotiated).
     ///
     /// # Errors
     /// [`Error::NotConnected`] when closing or closed, [`Error::OutboxFull`] when 256
@@ -2001,13 +2320,16 @@ impl Session {
             kind,
             subject,
             thread,
+            id: true,
             ..MessageOptions::default()
         };
         self.send_message_with(to, Some(body), &o)
+            .map(Option::unwrap_or_default)
     }
 
     /// Sends a message with extensions (a receipt request, a chat state); without a body it
-    /// is a notification (e.g. a chat state alone). Returns its id.
+    /// is a notification (e.g. a chat state alone). Returns its id when it has one (see
+    /// [`MessageOptions::id`]).
     ///
     /// # Errors
     /// [`Error::BadArgument`] for an unknown chat state, else as [`Session::send_message`].
@@ -2016,15 +2338,15 @@ impl Session {
         to: &str,
         body: Option<&str>,
         o: &MessageOptions<'_>,
-    ) -> Result<String, Error> {
+    ) -> Result<Option<String>, Error> {
         let state = match o.chat_state {
             Some(s) => {
                 Some(chatstates::state(s).ok_or(Error::BadArgument("XMPP: unknown chat state"))?)
             }
             None => None,
         };
-        let id = self.new_id();
-        let mut m = stanza::message(&id, to, body, o.kind, o.subject, o.thread);
+        let id = (o.id || o.receipt || o.kind == Some("groupchat")).then(|| self.new_id());
+        let mut m = stanza::message(id.as_deref(), to, body, o.kind, o.subject, o.thread);
         if o.receipt {
             m = m.with_child(receipts::request());
         }
@@ -2105,6 +2427,7 @@ impl Session {
             Err(op) => return op,
         };
         let q = carbons::toggle(enable);
+        self.carbons_on = enable;
         self.send_iq(
             now,
             "set",
@@ -2129,8 +2452,10 @@ impl Session {
         priority: Option<i8>,
     ) -> Result<(), Error> {
         let p = stanza::presence(None, None, show, status, priority)
-            .with_child(disco::caps(&self.caps_ver));
-        self.send_stanza(p.to_xml())?;
+            .with_child(disco::caps(&self.caps_ver))
+            .to_xml();
+        self.send_stanza(p.clone())?;
+        self.last_presence = Some(p);
         self.presence_sent = true;
         Ok(())
     }
@@ -2236,6 +2561,8 @@ impl Session {
     /// [`Event::Undelivered`] and later ones refused.
     pub fn disconnect(&mut self, now: Millis) -> OpId {
         let op = self.new_op();
+        let between = self.backoff.is_waiting();
+        self.backoff.stop();
         match self.phase {
             Phase::Idle => {
                 self.idle_queue = false;
@@ -2253,7 +2580,7 @@ impl Session {
             Phase::Closed | Phase::Closing => self.disconnect_ops.push(op),
             Phase::Reconnecting => {
                 self.disconnect_ops.push(op);
-                if self.reconnect.as_ref().is_some_and(|r| r.at.is_some()) {
+                if between || self.reconnect.as_ref().is_some_and(|r| r.at.is_some()) {
                     // Between sockets: nothing to close.
                     self.finish_closed(1000, "", true);
                 } else {

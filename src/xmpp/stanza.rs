@@ -127,7 +127,7 @@ impl Presence {
 /// Builds an outgoing `<message/>` (without a body: a chat state or other notification).
 #[must_use]
 pub fn message(
-    id: &str,
+    id: Option<&str>,
     to: &str,
     body: Option<&str>,
     kind: Option<&str>,
@@ -136,7 +136,7 @@ pub fn message(
 ) -> Element {
     let mut m = Element::new("message", NS_CLIENT)
         .with_attr("to", to)
-        .with_attr("id", id)
+        .with_opt_attr("id", id)
         .with_opt_attr("type", kind);
     if let Some(s) = subject {
         m = m.with_child(Element::new("subject", NS_CLIENT).with_text(s));
@@ -239,7 +239,7 @@ mod tests {
             "<presence xmlns=\"jabber:client\"><priority>0</priority></presence>"
         );
         assert_eq!(
-            message("i1", "a@b", Some("hi"), Some("chat"), None, None).to_xml(),
+            message(Some("i1"), "a@b", Some("hi"), Some("chat"), None, None).to_xml(),
             "<message xmlns=\"jabber:client\" to=\"a@b\" id=\"i1\" type=\"chat\"><body>hi</body></message>"
         );
         let mut s = String::new();

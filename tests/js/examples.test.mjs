@@ -114,13 +114,13 @@ async function supportSays(page, yes = true) {
 
 // ------------------------------------------------------------------------------- index
 
-const PAGES = ["/", "/stomp-chat/", "/ticker/", "/xmpp-chat/", "/classic/", "/bundler/vite/", "/bundler/webpack/"];
+const PAGES = ["/", "/stomp-chat/", "/ticker/", "/xmpp-chat/", "/classic/", "/shared/", "/bundler/vite/", "/bundler/webpack/"];
 
 test("the index page checks WebSocket support and links to every example", async () => {
   const page = await open(`/${servers()}`);
   await supportSays(page);
   const links = await page.$$eval(".cards a", (as) => as.map((a) => a.getAttribute("href")));
-  assert.deepEqual(links, ["stomp-chat/", "ticker/", "xmpp-chat/", "classic/", "bundler/"]);
+  assert.deepEqual(links, ["stomp-chat/", "ticker/", "xmpp-chat/", "classic/", "shared/", "bundler/"]);
   for (const href of links) {
     const r = await fetch(`${server.url}/${href}`);
     assert.equal(r.status, 200, `${href}: HTTP ${r.status}`);
@@ -142,6 +142,28 @@ test("every page says so where the browser has no WebSocket, without errors", as
     noProblems(page, `${path} without WebSocket`);
     await page.context().close();
   }
+});
+
+// ------------------------------------------------------------------------------- shared mode
+
+test("shared: two tabs of one browser share the connection; a message from one reaches both", async () => {
+  const first = await open(`/shared/${servers()}`);
+  await supportSays(first);
+  await waitText(first, "#mode", /shared/);
+  await waitText(first, "#status", /connected/);
+  // A second tab of the same browser (same context: same origin, same SharedWorker).
+  const second = await first.context().newPage();
+  await second.goto(`${server.url}/shared/${servers()}`);
+  await waitText(second, "#status", /connected/);
+  const text = `hello from tab two ${Date.now()}`;
+  // The second tab's subscription is the worker's; give its subscribe a moment to land.
+  await second.waitForTimeout(300);
+  await second.fill("#text", text);
+  await second.press("#text", "Enter");
+  await waitText(first, "#log", new RegExp(text), "the first tab receives");
+  await waitText(second, "#log", new RegExp(text), "the second tab receives");
+  await shot(first, "shared");
+  noProblems(first, "shared, first tab");
 });
 
 // ------------------------------------------------------------------------------- STOMP chat

@@ -65,6 +65,8 @@ test("the tarball holds only the package files", () => {
     "dist/fullduplex_xmpp_bg.wasm",
     "dist/index.d.ts",
     "dist/index.js",
+    "dist/shared-worker.global.js",
+    "dist/shared-worker.js",
     "dist/stomp.d.ts",
     "dist/stomp.js",
     "dist/xmpp.d.ts",

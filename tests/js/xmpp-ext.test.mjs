@@ -263,7 +263,7 @@ test("stream management: the WebSocket is killed while 100 messages flow each wa
   assert.deepEqual(toA, seq("b", N), "bob → alice: each message exactly once, in order");
   const evA = await events(page, "a");
   assert.equal(evA.filter((e) => e.t === "resumed").length, 1, summarize(evA.filter((e) => e.t !== "message")));
-  assert.ok(evA.some((e) => e.t === "reconnecting" && e.a === 1));
+  assert.ok(evA.some((e) => e.t === "reconnecting" && e.a.attempt === 1));
   assert.equal(evA.filter((e) => e.t === "open").length, 1, "no fresh session");
   noErrors(evA, "alice");
   noErrors(await events(page, "b"), "bob");
@@ -293,7 +293,7 @@ test("stream management: resumption refused → unacknowledged stanzas reported,
   proxy.hole();
   const lost = [];
   for (const body of ["lost1", "lost2", "lost3"]) {
-    lost.push(await ok(page, "a", "sendMessage", bJid, body, { type: "chat" }));
+    lost.push(await ok(page, "a", "sendMessage", bJid, body, { type: "chat", id: true }));
   }
   // The drop; new connections are refused while another login with the same resource
   // replaces the hibernating session, so it cannot be resumed.

@@ -10,6 +10,7 @@
 //! are the raw SCRAM strings; base64 for the XMPP wire is the session's job.
 
 use super::{base64_decode, base64_encode, credential_ok, SaslError};
+use crate::xmpp::secret::Secret;
 use hmac::{Hmac, Mac};
 use sha2::Digest;
 
@@ -125,7 +126,7 @@ enum Step {
 #[derive(Clone, Debug)]
 pub struct ScramClient {
     hash: Hash,
-    password: String,
+    password: Secret,
     nonce: String,
     client_first_bare: String,
     server_signature: Vec<u8>,
@@ -165,7 +166,7 @@ impl ScramClient {
         bare.push_str(client_nonce);
         Ok(ScramClient {
             hash,
-            password: String::from(password),
+            password: Secret::from(password),
             nonce: String::from(client_nonce),
             client_first_bare: bare,
             server_signature: Vec::new(),
