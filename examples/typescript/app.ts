@@ -245,7 +245,7 @@ export async function newAccount(url: string, domain: string): Promise<void> {
   client.setStatus("away", "Back soon", 5);
   client.setStatus(null, null, null);
   const id: string | null = client.sendMessage("alice@localhost", "Hello XMPP!", { id: true });
-  const options: XmppMessageOptions = { type: "chat", subject: "hi", thread: id ?? undefined, receipt: true, chatState: "active" };
+  const options: XmppMessageOptions = { type: "chat", subject: "hi", thread: id ?? "thread-1", receipt: true, chatState: "active" };
   client.sendMessage("alice@localhost", "Re: hello", options);
   client.sendChatState("alice@localhost", "composing");
   client.sendChatState("room@conference.localhost", "paused", "groupchat");

@@ -118,9 +118,9 @@ test(
   async () => {
     const alice = freshUser("rca");
     const bob = freshUser("rcb");
-    // alice waits longer between retries than bob (first retry after 1-2 s; Prosody takes
-    // more than that to restart here).
-    const pa = await clientPage("a", alice, 2000);
+    // alice waits longer between retries than bob (first retry after 4-8 s: she goes offline
+    // before it, see below).
+    const pa = await clientPage("a", alice, 8000);
     const pb = await clientPage("b", bob, 300);
     try {
       // Become contacts with a mutual subscription (the pages approve requests).
@@ -152,10 +152,17 @@ test(
         b: (await pb.evaluate(() => window.R.events("b"))).length,
       };
 
-      const took = await servers("restart-prosody");
+      const restart = servers("restart-prosody");
 
       // alice: onreconnecting (page code does nothing), then onopen({reconnected: true}).
       const reconnecting = await until(pa, "a", "onreconnecting", (ev) => ev.find((e) => e.t === "reconnecting"));
+      // This Prosody keeps no offline messages (mod_offline is disabled), so bob must be back
+      // before alice sends her queue: as soon as her socket is gone, alice's browser goes
+      // offline until bob is back, which her client obeys (no attempts offline, one at once
+      // when the network returns). Her first retry waits 4-8 s, far longer than this takes.
+      // (Offline before the drop would hide the server's close from the page.)
+      await pa.context().setOffline(true);
+      const took = await restart;
       assert.equal(reconnecting.attempt, 1);
       assert.equal(reconnecting.connected, false);
       assert.equal(reconnecting.url, WS);
@@ -163,10 +170,6 @@ test(
         ev.find((e) => e.t === "sent-while-down" || e.t === "send-failed"),
       );
       assert.equal(sent.t, "sent-while-down", JSON.stringify(sent));
-      // This Prosody keeps no offline messages (mod_offline is disabled), so bob must be back
-      // before alice sends the queue: alice's browser goes offline until then, which her
-      // client obeys (no attempts offline, one at once when the network returns).
-      await pa.context().setOffline(true);
       await until(pb, "b", "onopen again", (ev) => ev.find((e) => e.t === "open" && e.reconnected === true));
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(await pa.evaluate(() => window.R.connected("a")), false, "alice stays away while offline");
