@@ -11,13 +11,15 @@
 //! carbons (XEP-0280), delivery receipts (XEP-0184), chat states (XEP-0085), disco and caps
 //! (XEP-0030, XEP-0115), message archives with paging (XEP-0313, XEP-0059).
 
+#[path = "common/xmpp.rs"]
+mod common;
+use common::{caps, el, events, feed, one, texts};
 use fullduplex::time::Millis;
 use fullduplex::xmpp::disco;
 use fullduplex::xmpp::mam::Query;
 use fullduplex::xmpp::muc::{History, Occupant};
-use fullduplex::xmpp::xml::{self, Element, Limits, NS_CLIENT};
 use fullduplex::xmpp::{
-    Config, Credentials, Error, Event, Mechanism, Message, MessageOptions, Session, Transmit,
+    Config, Credentials, Error, Event, Mechanism, Message, MessageOptions, Session,
 };
 
 const T0: Millis = Millis(1000);
@@ -31,11 +33,6 @@ const ENABLE: &str = "<enable xmlns=\"urn:xmpp:sm:3\" resume=\"true\"/>";
 const R: &str = "<r xmlns=\"urn:xmpp:sm:3\"/>";
 const ME: &str = "user@example.com/web";
 
-/// The entity capabilities element our presences carry.
-fn caps() -> String {
-    disco::caps(&disco::ver(true)).to_xml()
-}
-
 fn config() -> Config {
     let mut c = Config::new("example.com");
     c.credentials = Some(Credentials {
@@ -46,40 +43,6 @@ fn config() -> Config {
     c.mechanisms = vec![Mechanism::Plain];
     c.transport_secure = true;
     c
-}
-
-fn texts(s: &mut Session) -> Vec<String> {
-    let mut v = Vec::new();
-    while let Some(t) = s.poll_transmit() {
-        match t {
-            Transmit::Text(x) => v.push(x),
-            Transmit::Close { code, reason } => v.push(format!("CLOSE {code} {reason}")),
-            Transmit::Open { url } => v.push(format!("OPEN {url}")),
-        }
-    }
-    v
-}
-
-fn one(s: &mut Session) -> String {
-    let v = texts(s);
-    assert_eq!(v.len(), 1, "{v:?}");
-    v.into_iter().next().unwrap()
-}
-
-fn events(s: &mut Session) -> Vec<Event> {
-    let mut v = Vec::new();
-    while let Some(e) = s.poll_event() {
-        v.push(e);
-    }
-    v
-}
-
-fn feed(s: &mut Session, now: Millis, x: &str) {
-    s.handle_data(now, x.as_bytes());
-}
-
-fn el(x: &str) -> Element {
-    xml::parse(x.as_bytes(), &Limits::default(), NS_CLIENT).unwrap()
 }
 
 /// Opens the stream and authenticates with PLAIN; returns after the post-auth `<open/>`.

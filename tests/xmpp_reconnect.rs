@@ -13,13 +13,15 @@
 //! meanwhile flushed in order. Also: `disconnect` during a wait, offline/online, visibility,
 //! outbox overflow, and what stops retrying (bad credentials, fatal stream errors).
 
+#[path = "common/xmpp.rs"]
+mod common;
+use common::{el, events, feed, one, texts};
 use fullduplex::reconnect::ReconnectConfig;
 use fullduplex::time::Millis;
 use fullduplex::xmpp::muc::History;
 use fullduplex::xmpp::sasl::scram::Hash;
 use fullduplex::xmpp::sasl::{base64_decode, base64_encode};
-use fullduplex::xmpp::xml::{self, Element, Limits, NS_CLIENT};
-use fullduplex::xmpp::{Config, Credentials, Error, Event, Session, Transmit};
+use fullduplex::xmpp::{Config, Credentials, Error, Event, Session};
 
 const T0: Millis = Millis(1000);
 const URLS: [&str; 2] = ["ws://user:secret@a.example/ws", "wss://b.example/ws"];
@@ -52,40 +54,6 @@ fn config() -> Config {
     };
     c.reconnect_seed = 42;
     c
-}
-
-fn texts(s: &mut Session) -> Vec<String> {
-    let mut v = Vec::new();
-    while let Some(t) = s.poll_transmit() {
-        v.push(match t {
-            Transmit::Text(x) => x,
-            Transmit::Close { code, reason } => format!("CLOSE {code} {reason}"),
-            Transmit::Open { url } => format!("OPEN {url}"),
-        });
-    }
-    v
-}
-
-fn one(s: &mut Session) -> String {
-    let v = texts(s);
-    assert_eq!(v.len(), 1, "{v:?}");
-    v.into_iter().next().unwrap()
-}
-
-fn events(s: &mut Session) -> Vec<Event> {
-    let mut v = Vec::new();
-    while let Some(e) = s.poll_event() {
-        v.push(e);
-    }
-    v
-}
-
-fn feed(s: &mut Session, now: Millis, x: &str) {
-    s.handle_data(now, x.as_bytes());
-}
-
-fn el(x: &str) -> Element {
-    xml::parse(x.as_bytes(), &Limits::default(), NS_CLIENT).unwrap()
 }
 
 fn sasl_text(x: &str) -> String {

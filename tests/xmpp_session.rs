@@ -8,11 +8,13 @@
 )]
 //! Session transcripts against scripted server replies, with a fake clock and fixed entropy.
 
+#[path = "common/xmpp.rs"]
+mod common;
+use common::{caps, el, events, feed, one, texts};
 use fullduplex::time::Millis;
 use fullduplex::xmpp::sasl::scram::Hash;
 use fullduplex::xmpp::sasl::{base64_decode, base64_encode};
-use fullduplex::xmpp::xml::{self, Element, Limits, NS_CLIENT};
-use fullduplex::xmpp::{Config, Credentials, Error, Event, Mechanism, OpId, Session, Transmit};
+use fullduplex::xmpp::{Config, Credentials, Error, Event, Mechanism, OpId, Session};
 
 const T0: Millis = Millis(1000);
 const OPEN: &str =
@@ -20,11 +22,6 @@ const OPEN: &str =
 const CLOSE: &str = "<close xmlns=\"urn:ietf:params:xml:ns:xmpp-framing\"/>";
 const SERVER_OPEN: &str = "<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' from='example.com' id='s1' version='1.0' xml:lang='en'/>";
 const BIND_FEATURES: &str = "<stream:features xmlns:stream='http://etherx.jabber.org/streams'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><required/></bind><session xmlns='urn:ietf:params:xml:ns:xmpp-session'><optional/></session></stream:features>";
-
-/// The entity capabilities element our available presence carries.
-fn caps() -> String {
-    fullduplex::xmpp::disco::caps(&fullduplex::xmpp::disco::ver(true)).to_xml()
-}
 
 fn config(creds: bool) -> Config {
     let mut c = Config::new("example.com");
@@ -36,40 +33,6 @@ fn config(creds: bool) -> Config {
         });
     }
     c
-}
-
-fn texts(s: &mut Session) -> Vec<String> {
-    let mut v = Vec::new();
-    while let Some(t) = s.poll_transmit() {
-        match t {
-            Transmit::Text(x) => v.push(x),
-            Transmit::Close { code, reason } => v.push(format!("CLOSE {code} {reason}")),
-            Transmit::Open { url } => v.push(format!("OPEN {url}")),
-        }
-    }
-    v
-}
-
-fn one(s: &mut Session) -> String {
-    let v = texts(s);
-    assert_eq!(v.len(), 1, "{v:?}");
-    v.into_iter().next().unwrap()
-}
-
-fn events(s: &mut Session) -> Vec<Event> {
-    let mut v = Vec::new();
-    while let Some(e) = s.poll_event() {
-        v.push(e);
-    }
-    v
-}
-
-fn feed(s: &mut Session, now: Millis, x: &str) {
-    s.handle_data(now, x.as_bytes());
-}
-
-fn el(x: &str) -> Element {
-    xml::parse(x.as_bytes(), &Limits::default(), NS_CLIENT).unwrap()
 }
 
 fn features(mechs: &[&str]) -> String {
