@@ -875,15 +875,9 @@ impl Session {
         self.ack_due = None;
         self.ack_deadline = None;
         self.sm.requested = false;
-        self.closed_cleanly = false;
-        self.authenticated = false;
-        self.jid = None;
-        self.jid_str = None;
-        self.scram = None;
+        self.forget_stream();
         self.mechanism = None;
-        self.close_deadline = None;
         self.presence_sent = false;
-        self.redirect_pending = false;
         self.send_open(now);
     }
 
@@ -975,6 +969,12 @@ impl Session {
             self.fail_op(op, "closed", Some("connection lost"));
         }
         self.phase = Phase::Reconnecting;
+        self.forget_stream();
+    }
+
+    /// Forgets what belonged to the stream that just ended (or is being replaced): login
+    /// state, bound JID, SCRAM exchange, close and negotiation deadlines, redirect.
+    fn forget_stream(&mut self) {
         self.redirect_pending = false;
         self.closed_cleanly = false;
         self.authenticated = false;
@@ -1080,11 +1080,7 @@ impl Session {
         r.attempt = r.attempt.saturating_add(1);
         r.at = Some(now + *delay);
         self.phase = Phase::Reconnecting;
-        self.authenticated = false;
-        self.jid_str = None;
-        self.scram = None;
-        self.close_deadline = None;
-        self.negotiation_deadline = None;
+        self.forget_stream();
         true
     }
 
@@ -1102,16 +1098,9 @@ impl Session {
             Some(r) if self.phase == Phase::Reconnecting => (r.code, r.reason, r.clean),
             _ => (code, String::from(reason), clean || self.closed_cleanly),
         };
-        self.closed_cleanly = false;
-        self.redirect_pending = false;
         self.idle_queue = false;
         self.phase = Phase::Idle;
-        self.authenticated = false;
-        self.jid = None;
-        self.jid_str = None;
-        self.scram = None;
-        self.close_deadline = None;
-        self.negotiation_deadline = None;
+        self.forget_stream();
         self.complete_disconnects();
         self.fail_pending("closed", None);
         self.end_rooms();
