@@ -169,8 +169,14 @@ impl Inbox {
         put_u32(out, utf16_len(subscription));
         self.text.extend_from_slice(subscription.as_bytes());
         put_headers(out, &mut self.text, headers);
-        // A text frame's body goes as text; a binary frame's (or one not UTF-8) as bytes.
-        match core::str::from_utf8(body).ok().filter(|_| !binary) {
+        // A text frame's body goes as text; a binary frame's (or one not UTF-8) as bytes. A
+        // binary frame's body is not validated as UTF-8 at all (that would read it once more).
+        let text = if binary {
+            None
+        } else {
+            core::str::from_utf8(body).ok()
+        };
+        match text {
             Some(s) => {
                 put_u32(out, utf16_len(s));
                 self.text.extend_from_slice(body);
