@@ -85,6 +85,19 @@ fn reconnecting(ev: &Event) -> (u32, Option<u64>, &str) {
 }
 
 #[test]
+fn credentials_in_a_url_are_masked_in_the_event_not_in_the_socket_request() {
+    let mut s = Session::new(opts(&["ws://u:secret@a/ws"]));
+    s.connect(Millis(0));
+    assert_eq!(out(&mut s), ["<open ws://u:secret@a/ws>"]);
+    s.handle_close(Millis(0), 1006, "", false);
+    let ev = events(&mut s);
+    assert_eq!(reconnecting(&ev[0]).2, "ws://***@a/ws");
+    assert!(!format!("{ev:?}").contains("secret"), "{ev:?}");
+    let (_, asked) = retry(&mut s);
+    assert_eq!(asked, ["<open ws://u:secret@a/ws>"]);
+}
+
+#[test]
 fn connect_asks_for_the_first_url_and_failures_rotate_with_growing_delays() {
     let mut s = Session::new(opts(&["ws://a/ws", "ws://b/ws"]));
     assert!(out(&mut s).is_empty());

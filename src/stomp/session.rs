@@ -17,7 +17,7 @@ use std::collections::VecDeque;
 use super::codec::{encode, push_decimal, Decoder, Error, ItemRef, Limits};
 use super::frame::{Command, FrameRef, Version};
 use super::map::{StrMap, StrSet};
-use crate::reconnect::{Next, Reconnect, ReconnectConfig};
+use crate::reconnect::{redact_url, Next, Reconnect, ReconnectConfig};
 use crate::time::Millis;
 
 /// Close code for a normal close (DISCONNECT done, or after a server ERROR frame).
@@ -198,7 +198,8 @@ pub enum Event {
     /// Timeouts are retried when reconnection is on; the others are not.
     ProtocolError { error: Error },
     /// The connection was lost (`code`, `reason`, `clean` as the socket reported) and retry
-    /// number `attempt` will go to `url` after `delay_ms` (`None`: once the network is back).
+    /// number `attempt` will go to `url` (any `user:password@` masked) after `delay_ms`
+    /// (`None`: once the network is back).
     Reconnecting {
         attempt: u32,
         delay_ms: Option<u64>,
@@ -1047,7 +1048,7 @@ impl Session {
                 self.events.push_back(Event::Reconnecting {
                     attempt: self.reconnect.attempt(),
                     delay_ms,
-                    url: self.reconnect.url().unwrap_or("").to_owned(),
+                    url: redact_url(self.reconnect.url().unwrap_or("")).into_owned(),
                     code,
                     reason: reason.to_owned(),
                     clean,

@@ -15,7 +15,6 @@ use wasm_bindgen::JsCast;
 
 use super::driver::{DebugHook, Driver, Protocol, Wire};
 use super::emit;
-use crate::reconnect::redact_url;
 use crate::stomp::{
     redact, AckMode, AckToken, ConnectOptions, Event, Limits, OpId, Session, Transmit, Version,
 };
@@ -625,14 +624,13 @@ fn dispatch(f: &Function, inbox: &RefCell<Inbox>, driver: &Driver<Session>, even
             let delay = delay_ms.map_or(JsValue::NULL, |d| {
                 JsValue::from(u32::try_from(d).unwrap_or(u32::MAX))
             });
-            // The page sees the URL without any user:password@ in it.
             emit(
                 f,
                 EV_RECONNECTING,
                 &[
                     attempt.into(),
                     delay,
-                    JsValue::from_str(&redact_url(&url)),
+                    JsValue::from_str(&url),
                     code.into(),
                     JsValue::from_str(&reason),
                     clean.into(),
