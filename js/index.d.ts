@@ -93,7 +93,11 @@ export interface StompMessage {
   readonly headers: StompHeaders;
   /** The body decoded as UTF-8. */
   readonly body: string;
-  /** The body's raw bytes. */
+  /**
+   * The body's raw bytes. For a frame that came in a binary WebSocket message this is a view
+   * of the received `ArrayBuffer` (no copy): its `buffer` also holds the frame's command and
+   * headers, so `binaryBody.slice()` (or `.slice().buffer`) when you need bytes of its own.
+   */
   readonly binaryBody: Uint8Array;
   /** The id of the subscription that received it. */
   readonly subscription: string;

@@ -10,6 +10,11 @@ import { load, loadedModule } from "./loader.js";
 const OPEN = 1, MESSAGES = 2, RECEIPT = 3, COMPLETED = 4, FAILED = 5;
 const SERVER_ERROR = 6, PROTOCOL_ERROR = 7, CLOSE = 8, DEBUG = 9, RECONNECTING = 10;
 
+// Body kinds in a MESSAGE record (src/web/stomp_client.rs).
+const IN_SOURCE = 0xfffffffe, BYTES = 0xffffffff;
+// Header names remembered by number (MAX_NAMES in src/web/stomp_client.rs).
+const MAX_NAMES = 64;
+
 const decoder = new TextDecoder();
 // For header text: keeps a leading U+FEFF, so the UTF-16 lengths from the wasm side match.
 const exact = new TextDecoder("utf-8", { ignoreBOM: true });
@@ -235,22 +240,43 @@ export class StompClient {
    * decode for all their headers and bodies, then each to its handler. `u8` is a view of wasm
    * memory, valid only until a handler calls back in: everything is read from it first.
    */
-  _messages(u8) {
+  _messages(u8, src) {
     const dv = new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
-    const end = dv.getUint32(u8.length - 4, true);
-    const text = exact.decode(u8.subarray(end, u8.length - 4));
+    const end = dv.getUint32(u8.length - 8, true);
+    if (dv.getUint32(u8.length - 4, true)) this._names = [];
+    const names = this._names;
+    const text = exact.decode(u8.subarray(end, u8.length - 8));
     const list = [];
     let at = 0;
     for (let p = 0; p < end; ) {
       const subscription = text.slice(at, (at += dv.getUint32(p, true)));
       const n = dv.getUint32(p + 4, true);
       const headers = {};
-      at = fill(headers, dv, p + 8, n, text, at);
-      p += 8 + 8 * n;
+      p += 8;
+      for (let i = 0; i < n; i++, p += 8) {
+        // A name sent before goes by its number (NAME_KNOWN in src/web/stomp_client.rs).
+        const w = dv.getUint32(p, true);
+        let k;
+        if (w >= 0x80000000) k = names[w - 0x80000000];
+        else {
+          k = text.slice(at, (at += w));
+          if (names.length < MAX_NAMES) names.push(k);
+        }
+        const v = text.slice(at, (at += dv.getUint32(p + 4, true)));
+        // The first of repeated headers wins (header values are strings, inherited
+        // properties are not).
+        if (typeof headers[k] !== "string") headers[k] = v;
+      }
       const m = new Message(this, subscription, headers);
       const units = dv.getUint32(p, true);
       p += 4;
-      if (units === 0xffffffff) {
+      if (units === IN_SOURCE) {
+        // A part of the WebSocket message itself: a substring, or a view of its ArrayBuffer.
+        const a = dv.getUint32(p, true), n = dv.getUint32(p + 4, true);
+        p += 8;
+        if (typeof src === "string") m._raw = src.slice(a, a + n);
+        else m._bin = new Uint8Array(src, a, n);
+      } else if (units === BYTES) {
         const len = dv.getUint32(p, true);
         m._bin = u8.slice(p + 4, (p += 4 + len));
       } else {
@@ -282,7 +308,7 @@ export class StompClient {
         call(this.onopen, this, headersOf(a), { reconnected: !!c });
         break;
       case MESSAGES:
-        this._messages(a);
+        this._messages(a, b);
         break;
       case RECEIPT:
         call(this.onreceipt, this, headersOf(a));

@@ -29,9 +29,49 @@ const XMPP_URL: &str = match option_env!("XMPP_WS_URL") {
     None => "ws://127.0.0.1:5280/xmpp-websocket",
 };
 
+/// A socket event as recorded: a message's data is only lent to the callback, so it is copied.
+#[derive(Clone, Debug, PartialEq)]
+enum Seen {
+    Open {
+        protocol: String,
+    },
+    Message {
+        data: Vec<u8>,
+    },
+    Error,
+    Close {
+        code: u16,
+        reason: String,
+        clean: bool,
+    },
+}
+
+impl From<&SocketEvent<'_>> for Seen {
+    fn from(e: &SocketEvent<'_>) -> Seen {
+        match e {
+            SocketEvent::Open { protocol } => Seen::Open {
+                protocol: protocol.clone(),
+            },
+            SocketEvent::Message { data, .. } => Seen::Message {
+                data: data.to_vec(),
+            },
+            SocketEvent::Error => Seen::Error,
+            SocketEvent::Close {
+                code,
+                reason,
+                clean,
+            } => Seen::Close {
+                code: *code,
+                reason: reason.clone(),
+                clean: *clean,
+            },
+        }
+    }
+}
+
 /// Records a socket's events and wakes the test when `done` says so (or after `ms`).
 struct Recorder {
-    events: Rc<RefCell<Vec<SocketEvent>>>,
+    events: Rc<RefCell<Vec<Seen>>>,
     wake: Rc<RefCell<Option<js_sys::Function>>>,
 }
 
@@ -43,10 +83,11 @@ impl Recorder {
         }
     }
 
-    fn handler(&self, on: impl Fn(&SocketEvent) + 'static) -> Rc<dyn Fn(SocketEvent)> {
+    fn handler(&self, on: impl Fn(&Seen) + 'static) -> Rc<dyn Fn(SocketEvent<'_>)> {
         let events = self.events.clone();
         let wake = self.wake.clone();
-        Rc::new(move |e: SocketEvent| {
+        Rc::new(move |e: SocketEvent<'_>| {
+            let e = Seen::from(&e);
             on(&e);
             events.borrow_mut().push(e);
             if let Some(f) = wake.borrow_mut().take() {
@@ -56,7 +97,7 @@ impl Recorder {
     }
 
     /// Waits until `done(events)` holds, at most `ms` milliseconds.
-    async fn wait_for(&self, ms: i32, done: impl Fn(&[SocketEvent]) -> bool) -> Vec<SocketEvent> {
+    async fn wait_for(&self, ms: i32, done: impl Fn(&[Seen]) -> bool) -> Vec<Seen> {
         let start = js_sys::Date::now();
         while !done(&self.events.borrow()) && js_sys::Date::now() - start < f64::from(ms) {
             let wake = self.wake.clone();
@@ -75,10 +116,10 @@ impl Recorder {
     }
 }
 
-fn message_text(events: &[SocketEvent]) -> String {
+fn message_text(events: &[Seen]) -> String {
     let mut s = String::new();
     for e in events {
-        if let SocketEvent::Message { data, .. } = e {
+        if let Seen::Message { data, .. } = e {
             s.push_str(&String::from_utf8_lossy(data));
         }
     }
@@ -96,7 +137,7 @@ async fn raw_stomp_connect_gets_connected_from_rabbitmq() {
     let socket: Rc<RefCell<Option<Socket>>> = Rc::new(RefCell::new(None));
     let s2 = socket.clone();
     let handler = rec.handler(move |e| {
-        if let SocketEvent::Open { .. } = e {
+        if let Seen::Open { .. } = e {
             if let Some(s) = s2.borrow().as_ref() {
                 s.send_text("CONNECT\naccept-version:1.2\nlogin:guest\npasscode:guest\n\n\0")
                     .unwrap();
@@ -109,7 +150,7 @@ async fn raw_stomp_connect_gets_connected_from_rabbitmq() {
         .wait_for(10_000, |ev| message_text(ev).contains('\0'))
         .await;
     assert!(
-        matches!(events.first(), Some(SocketEvent::Open { protocol }) if protocol == "v12.stomp"),
+        matches!(events.first(), Some(Seen::Open { protocol }) if protocol == "v12.stomp"),
         "first event should be open with v12.stomp: {events:?}"
     );
     let text = message_text(&events);
@@ -127,7 +168,7 @@ async fn prosody_answers_open_with_open() {
     let socket: Rc<RefCell<Option<Socket>>> = Rc::new(RefCell::new(None));
     let s2 = socket.clone();
     let handler = rec.handler(move |e| {
-        if let SocketEvent::Open { .. } = e {
+        if let Seen::Open { .. } = e {
             if let Some(s) = s2.borrow().as_ref() {
                 s.send_text(
                     "<open xmlns=\"urn:ietf:params:xml:ns:xmpp-framing\" to=\"localhost\" version=\"1.0\"/>",
@@ -141,7 +182,7 @@ async fn prosody_answers_open_with_open() {
         .wait_for(10_000, |ev| message_text(ev).contains("<open"))
         .await;
     assert!(
-        matches!(events.first(), Some(SocketEvent::Open { protocol }) if protocol == "xmpp"),
+        matches!(events.first(), Some(Seen::Open { protocol }) if protocol == "xmpp"),
         "{events:?}"
     );
     let text = message_text(&events);
@@ -162,14 +203,14 @@ async fn refused_connection_is_an_error_then_close_not_a_hang() {
     let _socket = Socket::open("ws://127.0.0.1:9/", &[], rec.handler(|_| {})).unwrap();
     let events = rec
         .wait_for(10_000, |ev| {
-            ev.iter().any(|e| matches!(e, SocketEvent::Close { .. }))
+            ev.iter().any(|e| matches!(e, Seen::Close { .. }))
         })
         .await;
-    assert_eq!(events.first(), Some(&SocketEvent::Error), "{events:?}");
+    assert_eq!(events.first(), Some(&Seen::Error), "{events:?}");
     assert!(
         matches!(
             events.last(),
-            Some(SocketEvent::Close {
+            Some(Seen::Close {
                 code: 1006,
                 clean: false,
                 ..

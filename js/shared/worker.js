@@ -163,7 +163,7 @@ class StompConn extends Conn {
   }
 
   deliver(a, id, headers, msg, token) {
-    // A view of the wasm side's one copy of the frame: send only the body's bytes.
+    // binaryBody may be a view of the whole WebSocket message: send only the body's bytes.
     a.tab.post({ t: "msg", c: a.c, s: id, h: { ...headers, subscription: id }, b: msg.binaryBody.slice(), k: token });
   }
 

@@ -466,6 +466,10 @@ enum Step {
     },
 }
 
+fn len_u64(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
 /// A streaming decoder: buffers bytes across chunks (a frame may be split anywhere, several
 /// frames may share a chunk) and yields items in order. Errors are sticky.
 ///
@@ -486,6 +490,8 @@ pub struct Decoder {
     /// The current frame's headers; reused from frame to frame.
     spans: Vec<Span>,
     examined: u64,
+    /// Stream offset of `buf[0]`: how many bytes were dropped from the front so far.
+    base: u64,
 }
 
 impl Decoder {
@@ -506,6 +512,7 @@ impl Decoder {
         let kept = self.buf.len().saturating_sub(self.pos);
         if kept == 0 {
             let cap = self.buf.capacity();
+            self.base = self.base.saturating_add(len_u64(self.buf.len()));
             if cap > 64 * 1024 && cap / 2 > data.len() {
                 // Everything consumed and the new bytes are much smaller: give a large
                 // frame's memory back (a stream of large frames keeps reusing it).
@@ -516,12 +523,21 @@ impl Decoder {
             self.pos = 0;
         } else if self.pos >= kept {
             // Moving `kept` bytes is paid for by the at least as many consumed ones.
-            self.buf.drain(..self.pos.min(self.buf.len()));
+            let dropped = self.pos.min(self.buf.len());
+            self.base = self.base.saturating_add(len_u64(dropped));
+            self.buf.drain(..dropped);
             self.pos = 0;
             self.count(kept);
         }
         self.buf.extend_from_slice(data);
         self.count(data.len());
+    }
+
+    /// How many bytes were pushed so far: the stream offset the next pushed byte will have
+    /// (see [`FrameRef::offset`]).
+    #[must_use]
+    pub fn received(&self) -> u64 {
+        self.base.saturating_add(len_u64(self.buf.len()))
     }
 
     /// Bytes held that do not yet form a whole item.
@@ -539,9 +555,7 @@ impl Decoder {
     }
 
     fn count(&mut self, n: usize) {
-        self.examined = self
-            .examined
-            .saturating_add(u64::try_from(n).unwrap_or(u64::MAX));
+        self.examined = self.examined.saturating_add(len_u64(n));
     }
 
     /// The next heart-beat or frame, `Ok(None)` when more bytes are needed.
@@ -582,6 +596,7 @@ impl Decoder {
                 self.progress = Progress::default();
                 Ok(Some(ItemRef::Frame(FrameRef {
                     command,
+                    offset: self.base.saturating_add(len_u64(start)),
                     bytes: self.buf.get(start..self.pos).unwrap_or_default(),
                     spans: &self.spans,
                     body,

@@ -190,6 +190,8 @@ fn span_bytes(bytes: &[u8], (start, end): (usize, usize)) -> &[u8] {
 #[derive(Clone, Copy, Debug)]
 pub struct FrameRef<'a> {
     pub(crate) command: Command,
+    /// Stream offset of the frame's first byte: bytes pushed into the decoder before it.
+    pub(crate) offset: u64,
     /// The frame's bytes, from its command to its NUL.
     pub(crate) bytes: &'a [u8],
     pub(crate) spans: &'a [Span],
@@ -207,6 +209,21 @@ impl<'a> FrameRef<'a> {
     #[must_use]
     pub fn body(&self) -> &'a [u8] {
         span_bytes(self.bytes, self.body)
+    }
+
+    /// Where the frame starts in the decoder's input stream: how many bytes were pushed
+    /// before its first byte (heart-beats and earlier frames included).
+    #[must_use]
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Where the body starts in the decoder's input stream (see [`FrameRef::offset`]): a
+    /// caller that still holds the bytes it pushed can take the body from its own copy.
+    #[must_use]
+    pub fn body_offset(&self) -> u64 {
+        self.offset
+            .saturating_add(u64::try_from(self.body.0).unwrap_or(u64::MAX))
     }
 
     /// All headers in wire order (repeated ones included), unescaped.

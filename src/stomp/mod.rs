@@ -12,4 +12,6 @@ pub use codec::{decode, encode, Decoder, Error, Item, ItemRef, Limits, Status};
 pub use frame::{Command, Frame, FrameRef, HeaderIter, Version};
 
 pub use crate::reconnect::ReconnectConfig;
-pub use session::{redact, AckMode, AckToken, ConnectOptions, Event, OpId, Session, Transmit};
+pub use session::{
+    redact, AckMode, AckRef, AckToken, ConnectOptions, Event, MessageRef, OpId, Session, Transmit,
+};

@@ -15,7 +15,7 @@
 use std::collections::VecDeque;
 
 use super::codec::{encode, push_decimal, Decoder, Error, ItemRef, Limits};
-use super::frame::{Command, FrameRef, Version};
+use super::frame::{Command, FrameRef, HeaderIter, Version};
 use super::map::{StrMap, StrSet};
 use crate::reconnect::{redact_url, Next, Reconnect, ReconnectConfig};
 use crate::time::Millis;
@@ -149,6 +149,128 @@ pub struct AckToken {
     /// The connection the message arrived on ([`Session::connection`]); an ACK on a later
     /// connection fails (the broker redelivers the message instead).
     pub connection: u32,
+}
+
+/// What ACK/NACK needs of a [`MessageRef`]: [`AckToken`] borrowed from the decoder's buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AckRef<'a> {
+    /// MESSAGE `message-id` (empty when missing).
+    pub message_id: &'a [u8],
+    /// MESSAGE `subscription` (empty when missing).
+    pub subscription: &'a [u8],
+    /// MESSAGE `ack` (1.2).
+    pub ack: Option<&'a [u8]>,
+    /// The connection the message arrived on ([`Session::connection`]).
+    pub connection: u32,
+}
+
+impl AckRef<'_> {
+    /// The owned token (bytes that are not UTF-8 replaced, as everywhere in events).
+    #[must_use]
+    pub fn to_token(&self) -> AckToken {
+        AckToken {
+            message_id: lossy(self.message_id),
+            subscription: lossy(self.subscription),
+            ack: self.ack.map(lossy),
+            connection: self.connection,
+        }
+    }
+}
+
+/// A MESSAGE as [`Session::handle_data_with`] hands it out: borrowed from the decoder's
+/// buffer, so nothing is copied or allocated. [`MessageRef::to_event`] makes the owned
+/// [`Event::Message`] that [`Session::handle_data`] queues instead.
+#[derive(Clone, Copy, Debug)]
+pub struct MessageRef<'a> {
+    frame: FrameRef<'a>,
+    subscription: &'a [u8],
+    ack: Option<AckRef<'a>>,
+    body_in_input: Option<usize>,
+}
+
+impl<'a> MessageRef<'a> {
+    /// The `subscription` header (empty when missing).
+    #[must_use]
+    pub fn subscription(&self) -> &'a [u8] {
+        self.subscription
+    }
+
+    /// All headers in wire order, unescaped.
+    #[must_use]
+    pub fn headers(&self) -> HeaderIter<'a> {
+        self.frame.headers()
+    }
+
+    /// The body.
+    #[must_use]
+    pub fn body(&self) -> &'a [u8] {
+        self.frame.body()
+    }
+
+    /// Set when the subscription needs acknowledgements.
+    #[must_use]
+    pub fn ack(&self) -> Option<AckRef<'a>> {
+        self.ack
+    }
+
+    /// Where the body starts in the `data` of the `handle_data_with` call that handed this
+    /// message out, when all of the body is in that `data` (so the caller may take it from its
+    /// own copy); `None` when part of it came in an earlier call.
+    #[must_use]
+    pub fn body_in_input(&self) -> Option<usize> {
+        self.body_in_input
+    }
+
+    /// The owned [`Event::Message`].
+    #[must_use]
+    pub fn to_event(&self) -> Event {
+        Event::Message {
+            subscription: lossy(self.subscription),
+            headers: owned_headers(&self.frame),
+            body: self.frame.body().to_vec(),
+            ack: self.ack.map(|a| a.to_token()),
+        }
+    }
+}
+
+/// The [`MessageRef`] for MESSAGE frame `f`, whose input chunk (`len` bytes) began at stream
+/// offset `input`.
+fn message_ref<'a>(
+    subs: &StrMap<Sub>,
+    connection: u32,
+    f: FrameRef<'a>,
+    input: u64,
+    len: usize,
+) -> MessageRef<'a> {
+    let subscription = f.header(b"subscription").unwrap_or_default();
+    let ack_header = f.header(b"ack");
+    let mode = match core::str::from_utf8(subscription) {
+        Ok(id) => subs.get(id).map(|s| s.ack),
+        Err(_) => subs.get(&lossy(subscription)).map(|s| s.ack),
+    };
+    let wants_ack = match mode {
+        Some(AckMode::Auto) => false,
+        Some(_) => true,
+        None => ack_header.is_some(),
+    };
+    let ack = wants_ack.then(|| AckRef {
+        message_id: f.header(b"message-id").unwrap_or_default(),
+        subscription,
+        ack: ack_header,
+        connection,
+    });
+    let body = f.body();
+    let body_in_input = f
+        .body_offset()
+        .checked_sub(input)
+        .and_then(|at| usize::try_from(at).ok())
+        .filter(|at| at.checked_add(body.len()).is_some_and(|end| end <= len));
+    MessageRef {
+        frame: f,
+        subscription,
+        ack,
+        body_in_input,
+    }
 }
 
 /// Something for the caller to do on the socket.
@@ -417,7 +539,7 @@ fn push_lossy(out: &mut String, mut bytes: &[u8]) {
     }
 }
 
-fn lossy(bytes: &[u8]) -> String {
+pub(crate) fn lossy(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     push_lossy(&mut out, bytes);
     out
@@ -727,6 +849,29 @@ impl Session {
 
     /// One WebSocket message's bytes (text or binary).
     pub fn handle_data(&mut self, now: Millis, data: &[u8]) {
+        self.receive(now, data, None);
+    }
+
+    /// Like [`Session::handle_data`], but MESSAGE frames are handed to `sink` as they are
+    /// decoded, borrowed from the decoder's buffer ([`MessageRef`]: nothing copied or
+    /// allocated), instead of being queued as [`Event::Message`]. Order is kept: once any
+    /// other event is waiting to be polled, later MESSAGEs are queued as events behind it, so
+    /// a caller that hands out sunk messages before polled events sees them in wire order.
+    pub fn handle_data_with(
+        &mut self,
+        now: Millis,
+        data: &[u8],
+        sink: &mut dyn FnMut(&MessageRef<'_>),
+    ) {
+        self.receive(now, data, Some(sink));
+    }
+
+    fn receive(
+        &mut self,
+        now: Millis,
+        data: &[u8],
+        mut sink: Option<&mut dyn FnMut(&MessageRef<'_>)>,
+    ) {
         self.bump(now);
         if !matches!(
             self.state,
@@ -735,6 +880,7 @@ impl Session {
             return;
         }
         self.last_rx = self.now;
+        let input = self.decoder.received();
         self.decoder.push(data);
         while matches!(
             self.state,
@@ -747,6 +893,17 @@ impl Session {
             let parsed = match self.decoder.next_ref(version) {
                 Ok(None) => break,
                 Ok(Some(ItemRef::Heartbeat)) => continue,
+                Ok(Some(ItemRef::Frame(f)))
+                    if f.command() == Command::Message
+                        && matches!(self.state, State::Connected | State::Disconnecting) =>
+                {
+                    let m = message_ref(&self.subs, self.generation, f, input, data.len());
+                    match sink.as_mut() {
+                        Some(sink) if self.events.is_empty() => sink(&m),
+                        _ => self.events.push_back(m.to_event()),
+                    }
+                    continue;
+                }
                 Ok(Some(ItemRef::Frame(f))) => {
                     Ok((f.command(), owned_headers(&f), f.body().to_vec()))
                 }
@@ -780,9 +937,6 @@ impl Session {
                 // The broker refused us or something we sent: the same would happen again.
                 self.fatal = true;
                 self.request_close(CLOSE_NORMAL, "server error", R_SERVER_ERROR);
-            }
-            (State::Connected | State::Disconnecting, Command::Message) => {
-                self.on_message(headers, body);
             }
             (State::Connected | State::Disconnecting, Command::Receipt) => self.on_receipt(headers),
             _ => self.protocol_fail(Error::UnexpectedFrame),
@@ -837,29 +991,6 @@ impl Session {
             self.write_subscribe(&id, None, waiting, true);
             self.claimable.push(id);
         }
-    }
-
-    fn on_message(&mut self, headers: Pairs, body: Vec<u8>) {
-        let subscription = first(&headers, "subscription").unwrap_or("").to_owned();
-        let ack_header = first(&headers, "ack");
-        let wants_ack = match self.subs.get(&subscription).map(|s| s.ack) {
-            Some(AckMode::Auto) => false,
-            Some(_) => true,
-            None => ack_header.is_some(),
-        };
-        // Owned copies only when the page will have to acknowledge.
-        let ack = wants_ack.then(|| AckToken {
-            message_id: first(&headers, "message-id").unwrap_or("").to_owned(),
-            subscription: subscription.clone(),
-            ack: ack_header.map(str::to_owned),
-            connection: self.generation,
-        });
-        self.events.push_back(Event::Message {
-            subscription,
-            headers,
-            body,
-            ack,
-        });
     }
 
     fn on_receipt(&mut self, headers: Pairs) {

@@ -56,6 +56,18 @@ pub trait Protocol: 'static {
 pub type EventHandler<P> = Rc<dyn Fn(&Driver<P>, <P as Protocol>::Event)>;
 /// Receives each frame in (`false`) and out (`true`), when debugging is on.
 pub type DebugHook = Rc<dyn Fn(bool, &[u8])>;
+/// Takes over a WebSocket message from `Protocol::handle_data` (see [`Driver::on_data`]).
+pub type DataHook<P> = Rc<dyn Fn(&mut P, Millis, &Incoming<'_>)>;
+
+/// One WebSocket message, for a [`DataHook`].
+pub struct Incoming<'a> {
+    /// Its bytes (a text message's as UTF-8).
+    pub data: &'a [u8],
+    /// Whether it arrived as a binary frame.
+    pub binary: bool,
+    /// The browser's own data: the string, or the `ArrayBuffer` that `data` was copied from.
+    pub source: &'a JsValue,
+}
 
 thread_local! {
     static LIVE_DRIVERS: Cell<usize> = const { Cell::new(0) };
@@ -131,6 +143,8 @@ struct Shared<P: Protocol> {
     debug: Option<DebugHook>,
     /// Called after each run of events has been handed out (see [`Driver::on_drained`]).
     drained: Option<Rc<dyn Fn()>>,
+    /// Takes WebSocket messages instead of `handle_data` (see [`Driver::on_data`]).
+    on_data: Option<DataHook<P>>,
     /// Whether the last socket message was a binary frame.
     binary_input: bool,
     listeners: Vec<Listener>,
@@ -168,6 +182,7 @@ impl<P: Protocol> Driver<P> {
                 on_event,
                 debug,
                 drained: None,
+                on_data: None,
                 binary_input: false,
                 listeners: Vec::new(),
             })),
@@ -222,11 +237,19 @@ impl<P: Protocol> Driver<P> {
         self.pump();
     }
 
-    /// Sets `hook`, called once after each run of events has been handed to the event
-    /// handler: a handler that batches events (STOMP MESSAGEs) delivers the batch there, so
-    /// one WebSocket message carrying many frames makes one call into JavaScript.
+    /// Sets `hook`, called once each time the core has been drained (after the events of a
+    /// run were handed to the event handler, and also when there were none): a client that
+    /// batches what it receives (STOMP MESSAGEs) delivers the batch there, so one WebSocket
+    /// message carrying many frames makes one call into JavaScript.
     pub fn on_drained(&self, hook: Rc<dyn Fn()>) {
         self.shared.borrow_mut().drained = Some(hook);
+    }
+
+    /// Sets `hook` to receive each WebSocket message with the core instead of
+    /// `Protocol::handle_data`, along with the browser's own data (see [`Incoming`]). It runs
+    /// while the core is borrowed: it must not call into JavaScript.
+    pub fn on_data(&self, hook: DataHook<P>) {
+        self.shared.borrow_mut().on_data = Some(hook);
     }
 
     /// Whether the last WebSocket message in was a binary frame (events made from it are
@@ -290,21 +313,27 @@ impl<P: Protocol> Driver<P> {
                 self.arm_timer(shared);
                 (events, shared.on_event.clone(), shared.drained.clone())
             };
-            if events.is_empty() {
-                return;
-            }
+            let idle = events.is_empty();
             for e in events {
                 on_event(self, e);
             }
             if let Some(hook) = drained {
                 hook();
             }
+            if idle {
+                return;
+            }
         }
     }
 
     fn arm_timer(&self, shared: &mut Shared<P>) {
         let deadline = shared.core.poll_timeout();
-        if shared.timer.as_ref().map(|(d, _)| *d) == deadline {
+        // A timer that fires no later than the new deadline is kept: the cores ignore a
+        // timeout that comes early, and the pump after it arms the next one. So a deadline
+        // that moves on with every message (heart-beats) costs one wake-up per period, not a
+        // clearTimeout and setTimeout per message.
+        let armed = shared.timer.as_ref().map(|(d, _)| *d);
+        if armed.is_some_and(|a| deadline.is_some_and(|d| a <= d)) {
             return;
         }
         shared.timer = None;
@@ -337,7 +366,7 @@ fn open_socket<P: Protocol>(
     // The old socket's handlers go with it, so its close never reaches the core.
     shared.socket = None;
     let weak = Rc::downgrade(rc);
-    let handler = Rc::new(move |e: SocketEvent| on_socket_event(&weak, e));
+    let handler = Rc::new(move |e: SocketEvent<'_>| on_socket_event(&weak, e));
     let socket = Socket::open(url, protocols, handler).map_err(|e| {
         // The browser's message quotes the URL: never hand its user:password@ to the page.
         let masked = crate::reconnect::redact_url(url);
@@ -368,21 +397,38 @@ fn replace_all(text: &str, from: &str, to: &str) -> String {
     out
 }
 
-fn on_socket_event<P: Protocol>(weak: &Weak<RefCell<Shared<P>>>, event: SocketEvent) {
+fn on_socket_event<P: Protocol>(weak: &Weak<RefCell<Shared<P>>>, event: SocketEvent<'_>) {
     let Some(driver) = upgrade(weak) else { return };
     let now = super::now();
     match event {
         SocketEvent::Open { protocol } => driver.with(|c| c.handle_open(now, &protocol)),
-        SocketEvent::Message { data, binary } => {
-            let hook = {
+        SocketEvent::Message {
+            data,
+            binary,
+            source,
+        } => {
+            let (hook, on_data) = {
                 let mut shared = driver.shared.borrow_mut();
                 shared.binary_input = binary;
-                shared.debug.clone()
+                (shared.debug.clone(), shared.on_data.clone())
             };
             if let Some(hook) = hook {
-                hook(false, &data);
+                hook(false, data);
             }
-            driver.with(|c| c.handle_data(now, &data));
+            match on_data {
+                Some(f) => driver.with(|c| {
+                    f(
+                        c,
+                        now,
+                        &Incoming {
+                            data,
+                            binary,
+                            source,
+                        },
+                    );
+                }),
+                None => driver.with(|c| c.handle_data(now, data)),
+            }
         }
         // Always followed by a close event, which carries what there is to know.
         SocketEvent::Error => {}

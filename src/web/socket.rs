@@ -1,8 +1,11 @@
 //! A browser `WebSocket` with its four event handlers, turned into plain Rust values.
 //!
 //! [`Socket`] opens the connection with `binaryType = "arraybuffer"` (a `Blob` would need a
-//! promise to read, which can reorder messages), copies each event's data into a
-//! [`SocketEvent`] and hands it to one Rust callback. It owns its closures: they are unhooked
+//! promise to read, which can reorder messages) and hands each event to one Rust callback as a
+//! [`SocketEvent`]. A message's data is written by one JavaScript call into a receive buffer in
+//! wasm memory that is reused from message to message (a string as UTF-8, by the browser's
+//! `TextEncoder`); the browser's own value goes along, so a caller can hand parts of it back to
+//! JavaScript without copying them out of wasm memory again. It owns its closures: they are unhooked
 //! and released when the socket is dropped, so a closed connection leaks nothing. The close
 //! code and reason are kept as the browser reports them.
 
@@ -16,12 +19,18 @@ use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 use super::error::{js_message, WebError};
 
 /// What a WebSocket reports, as plain Rust values.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SocketEvent {
+#[derive(Debug, Clone, PartialEq)]
+pub enum SocketEvent<'a> {
     /// The connection is open; `protocol` is the subprotocol the server chose (may be empty).
     Open { protocol: String },
-    /// One WebSocket message: `binary` tells whether it arrived as a binary frame.
-    Message { data: Vec<u8>, binary: bool },
+    /// One WebSocket message: its bytes (a text message's as UTF-8), whether it arrived as a
+    /// binary frame, and the browser's own data (the string or `ArrayBuffer`), from which a
+    /// caller may take parts without another copy. Valid only during the callback.
+    Message {
+        data: &'a [u8],
+        binary: bool,
+        source: &'a JsValue,
+    },
     /// The browser's `error` event. It carries no detail; a `Close` always follows.
     Error,
     /// The connection is closed (or never opened: code 1006).
@@ -32,44 +41,66 @@ pub enum SocketEvent {
     },
 }
 
-#[wasm_bindgen]
+#[wasm_bindgen(inline_js = "
+const enc = new TextEncoder();
+let memory = null, bytes = null;
+export function fd_rx_init(m) { memory = m; }
+export function fd_rx(data, at, cap) {
+  if (bytes === null || bytes.buffer !== memory.buffer) bytes = new Uint8Array(memory.buffer);
+  if (typeof data === 'string') {
+    if (data.length > cap) return -data.length;
+    const r = enc.encodeInto(data, bytes.subarray(at, at + cap));
+    return r.read === data.length ? r.written : -3 * data.length;
+  }
+  if (!(data instanceof ArrayBuffer)) return NaN;
+  const n = data.byteLength;
+  if (n > cap) return -n;
+  bytes.set(new Uint8Array(data), at);
+  return n;
+}
+")]
 extern "C" {
-    /// The browser's `TextEncoder`, used on the JavaScript string as it is.
-    #[wasm_bindgen(js_name = TextEncoder)]
-    type Utf8Encoder;
-    #[wasm_bindgen(constructor, js_class = TextEncoder)]
-    fn new() -> Utf8Encoder;
-    #[wasm_bindgen(method, js_class = TextEncoder, js_name = encodeInto)]
-    fn encode_into(this: &Utf8Encoder, text: &JsValue, into: &js_sys::Uint8Array) -> Progress;
-    /// `encodeInto`'s result.
-    type Progress;
-    #[wasm_bindgen(method, getter)]
-    fn read(this: &Progress) -> u32;
-    #[wasm_bindgen(method, getter)]
-    fn written(this: &Progress) -> u32;
+    /// Tells `fd_rx` where wasm memory is (once per socket: the memory object never changes).
+    fn fd_rx_init(memory: &JsValue);
+    /// Writes a message's data (a string as UTF-8, or an `ArrayBuffer`'s bytes) at wasm
+    /// address `at`, if it fits in `cap` bytes: the byte count, else minus the room needed
+    /// (NaN: neither a string nor an `ArrayBuffer`). One call into JavaScript per message,
+    /// and no copy on the way but this one.
+    fn fd_rx(data: &JsValue, at: u32, cap: u32) -> f64;
 }
 
-/// A text message's UTF-8 bytes. ASCII (what STOMP brokers send, as a rule) is encoded by the
-/// browser straight into wasm memory, one native call; other text takes wasm-bindgen's string
-/// passing (which copies an ASCII prefix character by character in JavaScript).
-fn text_bytes(encoder: &Utf8Encoder, text: &JsValue) -> Vec<u8> {
-    let units = js_sys::JsString::from(text.clone()).length();
-    let len = usize::try_from(units).unwrap_or(0);
-    let mut buf = vec![0u8; len];
-    // The address is handed to the browser, which writes there (exposed, mutable provenance).
-    #[allow(clippy::as_conversions)]
-    let at = u32::try_from(buf.as_mut_ptr() as usize).ok();
-    // The view is made after the allocation: growing the memory replaces its buffer.
-    let memory = wasm_bindgen::memory().unchecked_into::<js_sys::WebAssembly::Memory>();
-    if let Some(at) = at {
-        let view = js_sys::Uint8Array::new_with_byte_offset_and_length(&memory.buffer(), at, units);
-        let done = encoder.encode_into(text, &view);
-        if done.read() == units && done.written() == units {
-            return buf;
+/// A message's bytes written into `rx` (grown as needed; it is reused from message to
+/// message, so receiving allocates nothing once it is big enough); `None` for data that is
+/// neither a string nor an `ArrayBuffer`. A string gets room for one byte per UTF-16 unit
+/// first (ASCII), then for three (the most UTF-8 needs) if that was not enough.
+fn receive_into<'a>(rx: &'a mut Vec<u8>, data: &JsValue) -> Option<&'a [u8]> {
+    for _ in 0..3 {
+        // The address is handed to JavaScript, which writes there (exposed provenance).
+        #[allow(clippy::as_conversions)]
+        let at = u32::try_from(rx.as_mut_ptr() as usize).ok()?;
+        let cap = u32::try_from(rx.len()).unwrap_or(u32::MAX);
+        let n = fd_rx(data, at, cap);
+        if n.is_nan() {
+            return None;
+        }
+        // Whole numbers within ±3 × 2^32: the casts are exact.
+        #[allow(
+            clippy::as_conversions,
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss
+        )]
+        if n >= 0.0 {
+            return rx.get(..n as usize);
+        } else {
+            rx.resize((-n) as usize, 0);
         }
     }
-    text.as_string().map(String::into_bytes).unwrap_or_default()
+    None
 }
+
+/// Above this, the receive buffer is given back after a message that used less than a quarter
+/// of it: one huge message should not pin its size for the socket's life.
+const KEEP: usize = 256 * 1024;
 
 /// Live closures across all sockets, for leak checks in tests.
 static LIVE_HANDLERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -103,7 +134,7 @@ impl Socket {
     pub fn open(
         url: &str,
         protocols: &[&str],
-        on_event: Rc<dyn Fn(SocketEvent)>,
+        on_event: Rc<dyn Fn(SocketEvent<'_>)>,
     ) -> Result<Socket, WebError> {
         let list = js_sys::Array::new();
         for p in protocols {
@@ -122,19 +153,24 @@ impl Socket {
             });
         });
         let cb = on_event.clone();
-        let encoder = Utf8Encoder::new();
+        fd_rx_init(&wasm_bindgen::memory());
+        let mut rx: Vec<u8> = Vec::new();
         let message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-            let data = e.data();
-            if data.is_string() {
+            let source = e.data();
+            let binary = !source.is_string();
+            let mut used = 0;
+            if let Some(data) = receive_into(&mut rx, &source) {
+                used = data.len();
                 cb(SocketEvent::Message {
-                    data: text_bytes(&encoder, &data),
-                    binary: false,
+                    data,
+                    binary,
+                    source: &source,
                 });
-            } else if let Some(buf) = data.dyn_ref::<js_sys::ArrayBuffer>() {
-                cb(SocketEvent::Message {
-                    data: js_sys::Uint8Array::new(buf).to_vec(),
-                    binary: true,
-                });
+            }
+            // A stream of large messages keeps reusing the buffer; one much smaller message
+            // after a huge one gives it back.
+            if rx.len() > KEEP && used < rx.len() / 4 {
+                rx = Vec::new();
             }
         });
         let cb = on_event.clone();

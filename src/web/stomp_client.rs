@@ -6,6 +6,7 @@
 //! everything about the protocol, reconnection included; this file only converts values (and
 //! supplies the jitter seed, from `Math.random`).
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -13,10 +14,12 @@ use js_sys::{Array, Function, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::driver::{DebugHook, Driver, Protocol, Wire};
+use super::driver::{DebugHook, Driver, Incoming, Protocol, Wire};
 use super::emit;
+use crate::stomp::session::lossy;
 use crate::stomp::{
-    redact, AckMode, AckToken, ConnectOptions, Event, Limits, OpId, Session, Transmit, Version,
+    redact, AckMode, AckRef, AckToken, ConnectOptions, Event, Limits, MessageRef, OpId, Session,
+    Transmit, Version,
 };
 use crate::time::Millis;
 
@@ -96,13 +99,23 @@ const DEFAULT: u32 = u32::MAX;
 //
 // MESSAGE batch: records, then the text of all records (subscription id, header names and
 // values, bodies of text frames, in record order) as UTF-8, then the byte length of the
-// records part. A record is: text length of the subscription id, a headers block without its
-// text, the body (a text frame's UTF-8 body: its text length, the text being in the text part;
-// a binary frame's, or one not UTF-8: u32::MAX, its byte length and bytes), the token length
-// and the ACK token (0: none). One batch holds every MESSAGE of one WebSocket message and is
-// handed over as a view of wasm memory: JavaScript makes one call and one text decode for all
-// of them; a text body is not copied but by that decode (`binaryBody` encodes it back if the
-// page reads it), a binary body is copied once (its text is decoded if the page asks).
+// records part, then 1 if JavaScript must start its table of header names afresh (the first
+// batch of an inbox), else 0. A record is: text length of the subscription id, a headers
+// block without its text, the body, the token length and the ACK token (0: none). In a
+// record's headers block a name field is either a text length, or `NAME_KNOWN | i` for the
+// `i`-th name that was sent as text: both sides number the first `MAX_NAMES` distinct names
+// in the order they were sent, so the usual few are decoded and made strings once, not per
+// frame (JavaScript objects then also share one shape). The body is one of:
+// - `BODY_IN_SOURCE`, start, length: a part of the WebSocket message's own data, handed over
+//   with the batch: UTF-16 units of the string (a text message), or bytes of the
+//   `ArrayBuffer` (a binary one, given to the page as a view: no copy at all);
+// - `BODY_BYTES`, byte length, bytes: a binary frame's body that came in several messages;
+// - else a text frame's body that came in several messages: its text length, the text being
+//   in the text part.
+// One batch holds every MESSAGE of one WebSocket message and is handed over as a view of wasm
+// memory: JavaScript makes one call and one text decode (of the subscription ids and headers)
+// for all of them. `binaryBody` of a text body encodes it back if the page reads it; `body` of
+// a binary one decodes it if the page asks.
 //
 // ACK token (opaque to JavaScript, handed back to `ack`): connection, then length-prefixed
 // `message-id`, `subscription` and, when present, `ack`.
@@ -124,22 +137,54 @@ fn utf16_len(s: &str) -> usize {
     }
 }
 
+/// A body given as a part of the WebSocket message's own data (see the layout above).
+const BODY_IN_SOURCE: u32 = u32::MAX - 1;
+/// A body given as bytes in the record.
+const BODY_BYTES: u32 = u32::MAX;
+
+/// UTF-16 units of UTF-8 `b` that is known to be valid (it was encoded from a string).
+fn units(b: &[u8]) -> usize {
+    if b.is_ascii() {
+        return b.len();
+    }
+    // One unit per character, two for those of four bytes (a surrogate pair).
+    b.iter()
+        .map(|&c| usize::from(c & 0xC0 != 0x80) + usize::from(c >= 0xF0))
+        .sum()
+}
+
+/// Bytes as text: borrowed when valid UTF-8, else with U+FFFD for what is not.
+fn text_of(b: &[u8]) -> Cow<'_, str> {
+    match core::str::from_utf8(b) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => Cow::Owned(lossy(b)),
+    }
+}
+
 /// A headers block's counts into `out`, its text into `text`.
-fn put_headers(out: &mut Vec<u8>, text: &mut Vec<u8>, headers: &[(String, String)]) {
+fn put_headers<'a>(
+    out: &mut Vec<u8>,
+    text: &mut Vec<u8>,
+    headers: impl ExactSizeIterator<Item = (&'a [u8], &'a [u8])>,
+) {
     put_u32(out, headers.len());
     for (k, v) in headers {
-        put_u32(out, utf16_len(k));
-        put_u32(out, utf16_len(v));
-        text.extend_from_slice(k.as_bytes());
-        text.extend_from_slice(v.as_bytes());
+        for part in [text_of(k), text_of(v)] {
+            put_u32(out, utf16_len(&part));
+            text.extend_from_slice(part.as_bytes());
+        }
     }
+}
+
+fn pair_bytes(headers: &[(String, String)]) -> impl ExactSizeIterator<Item = (&[u8], &[u8])> {
+    headers.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes()))
 }
 
 /// A headers block with its text, as one `Uint8Array`.
 fn headers_blob(headers: &[(String, String)]) -> JsValue {
     let mut out = Vec::new();
     let mut text = Vec::new();
-    put_headers(&mut out, &mut text, headers);
+    put_headers(&mut out, &mut text, pair_bytes(headers));
     out.extend_from_slice(&text);
     Uint8Array::from(out.as_slice()).into()
 }
@@ -149,13 +194,69 @@ fn headers_blob(headers: &[(String, String)]) -> JsValue {
 struct Inbox {
     records: Vec<u8>,
     text: Vec<u8>,
+    /// The WebSocket message that `BODY_IN_SOURCE` bodies are parts of.
+    source: Option<JsValue>,
+    /// Whether bodies may be given as parts of the current message: only while every record
+    /// in the batch comes from it.
+    in_source: bool,
+    /// In a text message: a byte offset into its UTF-8 and the UTF-16 units before it, so
+    /// each body is located by reading on from the last one, not from the start.
+    cursor: (usize, usize),
+    /// Header names sent so far, by number (see the layout).
+    names: Vec<Vec<u8>>,
+    /// Whether a batch has told JavaScript to start its table of names afresh.
+    names_told: bool,
 }
+
+/// A header name field with this bit set is the number of a name sent before.
+const NAME_KNOWN: usize = 0x8000_0000;
+/// How many header names are remembered (js/stomp.js keeps the same number).
+const MAX_NAMES: usize = 64;
 
 /// Above this, a buffer is shrunk once its batch is delivered: one huge frame should not pin
 /// its size for the session's life.
 const KEEP: usize = 256 * 1024;
 
 impl Inbox {
+    /// A WebSocket message is about to be decoded.
+    fn begin(&mut self) {
+        self.in_source = self.records.is_empty();
+        self.source = None;
+        self.cursor = (0, 0);
+    }
+
+    /// A MESSAGE handed out by the session as it was decoded from `input`.
+    fn push_ref(&mut self, m: &MessageRef<'_>, input: &Incoming<'_>) {
+        let body = m.body();
+        let at = m.body_in_input().filter(|_| self.in_source);
+        let place = at.map(|at| {
+            if input.binary {
+                (at, body.len())
+            } else {
+                let (from, before) = self.cursor;
+                let skipped = input.data.get(from..at).map_or(0, units);
+                let start = before.saturating_add(skipped);
+                let n = units(body);
+                self.cursor = (at.saturating_add(body.len()), start.saturating_add(n));
+                (start, n)
+            }
+        });
+        if place.is_some() && self.source.is_none() {
+            self.source = Some(input.source.clone());
+        }
+        self.write(
+            &text_of(m.subscription()),
+            m.headers(),
+            Body {
+                bytes: body,
+                binary: input.binary,
+                place,
+            },
+            m.ack(),
+        );
+    }
+
+    /// A MESSAGE the session queued as an event (it came after another event).
     fn push(
         &mut self,
         subscription: &str,
@@ -164,35 +265,82 @@ impl Inbox {
         binary: bool,
         ack: Option<AckToken>,
     ) {
+        self.write(
+            subscription,
+            pair_bytes(headers),
+            Body {
+                bytes: body,
+                binary,
+                place: None,
+            },
+            ack.as_ref().map(|t| AckRef {
+                message_id: t.message_id.as_bytes(),
+                subscription: t.subscription.as_bytes(),
+                ack: t.ack.as_ref().map(String::as_bytes),
+                connection: t.connection,
+            }),
+        );
+    }
+
+    fn write<'a>(
+        &mut self,
+        subscription: &str,
+        headers: impl ExactSizeIterator<Item = (&'a [u8], &'a [u8])>,
+        body: Body<'_>,
+        ack: Option<AckRef<'_>>,
+    ) {
         let out = &mut self.records;
         put_u32(out, utf16_len(subscription));
         self.text.extend_from_slice(subscription.as_bytes());
-        put_headers(out, &mut self.text, headers);
-        // A text frame's body goes as text; a binary frame's (or one not UTF-8) as bytes. A
-        // binary frame's body is not validated as UTF-8 at all (that would read it once more).
-        let text = if binary {
-            None
-        } else {
-            core::str::from_utf8(body).ok()
-        };
-        match text {
-            Some(s) => {
-                put_u32(out, utf16_len(s));
-                self.text.extend_from_slice(body);
+        put_u32(out, headers.len());
+        for (k, v) in headers {
+            let k = text_of(k);
+            match self.names.iter().position(|n| n.as_slice() == k.as_bytes()) {
+                Some(i) => put_u32(out, i | NAME_KNOWN),
+                None => {
+                    put_u32(out, utf16_len(&k));
+                    self.text.extend_from_slice(k.as_bytes());
+                    if self.names.len() < MAX_NAMES {
+                        self.names.push(k.as_bytes().to_vec());
+                    }
+                }
             }
-            None => {
-                out.extend_from_slice(&u32::MAX.to_le_bytes());
-                put_bytes(out, body);
+            let v = text_of(v);
+            put_u32(out, utf16_len(&v));
+            self.text.extend_from_slice(v.as_bytes());
+        }
+        if let Some((start, len)) = body.place {
+            put_u32(out, usize::try_from(BODY_IN_SOURCE).unwrap_or(0));
+            put_u32(out, start);
+            put_u32(out, len);
+        } else {
+            // A binary frame's body is not validated as UTF-8 at all (that would read it
+            // again); neither is one given as a part of the message (the page gets it as it
+            // came: a string's part is text, an ArrayBuffer's part bytes).
+            let text = if body.binary {
+                None
+            } else {
+                core::str::from_utf8(body.bytes).ok()
+            };
+            match text {
+                Some(s) => {
+                    put_u32(out, utf16_len(s));
+                    self.text.extend_from_slice(body.bytes);
+                }
+                None => {
+                    out.extend_from_slice(&BODY_BYTES.to_le_bytes());
+                    put_bytes(out, body.bytes);
+                }
             }
         }
         let at = out.len();
         put_u32(out, 0);
         if let Some(t) = ack {
             put_u32(out, usize::try_from(t.connection).unwrap_or(0));
-            put_bytes(out, t.message_id.as_bytes());
-            put_bytes(out, t.subscription.as_bytes());
-            if let Some(a) = &t.ack {
-                put_bytes(out, a.as_bytes());
+            put_bytes(out, t.message_id);
+            put_bytes(out, t.subscription);
+            if let Some(a) = t.ack {
+                put_bytes(out, a);
             }
             let len = u32::try_from(out.len().saturating_sub(at).saturating_sub(4))
                 .unwrap_or(0)
@@ -203,19 +351,22 @@ impl Inbox {
         }
     }
 
-    /// The batch, emptying the inbox; `None` when it is empty.
-    fn take(&mut self) -> Option<Vec<u8>> {
+    /// The batch and the message its bodies are parts of, emptying the inbox; `None` when it
+    /// is empty.
+    fn take(&mut self) -> Option<(Vec<u8>, Option<JsValue>)> {
         if self.records.is_empty() {
             return None;
         }
         let split = self.records.len();
         self.records.extend_from_slice(&self.text);
         put_u32(&mut self.records, split);
+        put_u32(&mut self.records, usize::from(!self.names_told));
+        self.names_told = true;
         self.text.clear();
         if self.text.capacity() > KEEP {
             self.text.shrink_to(KEEP / 16);
         }
-        Some(core::mem::take(&mut self.records))
+        Some((core::mem::take(&mut self.records), self.source.take()))
     }
 
     /// Takes a delivered batch's buffer back for reuse.
@@ -228,6 +379,15 @@ impl Inbox {
             self.records = batch;
         }
     }
+}
+
+/// A MESSAGE body for [`Inbox::write`]: its bytes, whether its frame came in a binary
+/// message, and where it is in that message's own data (start and length) when it may be
+/// given from there.
+struct Body<'a> {
+    bytes: &'a [u8],
+    binary: bool,
+    place: Option<(usize, usize)>,
 }
 
 /// A `Uint8Array` over `bytes` in wasm memory (no copy): valid only until the memory grows
@@ -248,8 +408,12 @@ fn view(bytes: &[u8]) -> Uint8Array {
 fn flush(f: &Function, inbox: &RefCell<Inbox>) {
     // Taken out before the call: a page handler may call back in and receive more.
     let batch = inbox.borrow_mut().take();
-    if let Some(batch) = batch {
-        emit(f, EV_MESSAGES, &[view(&batch).into()]);
+    if let Some((batch, source)) = batch {
+        emit(
+            f,
+            EV_MESSAGES,
+            &[view(&batch).into(), source.unwrap_or(JsValue::UNDEFINED)],
+        );
         inbox.borrow_mut().give_back(batch);
     }
 }
@@ -418,6 +582,14 @@ impl StompCore {
             hook,
         );
         let emit_fn = self.emit.clone();
+        let held = inbox.clone();
+        driver.on_data(Rc::new(
+            move |s: &mut Session, now: Millis, input: &Incoming<'_>| {
+                let mut inbox = held.borrow_mut();
+                inbox.begin();
+                s.handle_data_with(now, input.data, &mut |m| inbox.push_ref(m, input));
+            },
+        ));
         driver.on_drained(Rc::new(move || flush(&emit_fn, &inbox)));
         self.driver = Some(driver.clone());
         driver.with(|s| s.connect(super::now()));
@@ -719,7 +891,8 @@ mod tests {
         assert_eq!(u32_at(r, 0), 5); // "sub-é" in UTF-16 units
         assert_eq!(u32_at(r, 4), 2); // two headers
         assert_eq!([u32_at(r, 8), u32_at(r, 12)], [1, 3]);
-        assert_eq!([u32_at(r, 16), u32_at(r, 20)], [1, 6]);
+        // The repeated name goes by number: the first name sent.
+        assert_eq!([u32_at(r, 16), u32_at(r, 20)], [NAME_KNOWN, 6]);
         assert_eq!(u32_at(r, 24), 4); // the body's text length; its text is in `text`
         let tlen = u32_at(r, 28);
         assert_eq!(read_token(&r[32..32 + tlen]), Some(token));
@@ -734,17 +907,107 @@ mod tests {
         assert_eq!(&r[third + 16..third + 18], &[0xff, b'x']);
         assert_eq!(u32_at(r, third + 18), 0);
         assert_eq!(r.len(), third + 22);
-        assert_eq!(inbox.text, "sub-ékv😀ksecondbodys2s3".as_bytes());
+        assert_eq!(inbox.text, "sub-ékv😀secondbodys2s3".as_bytes());
         let split = r.len();
-        let batch = inbox.take().unwrap();
-        assert_eq!(u32_at(&batch, batch.len() - 4), split);
+        let (batch, source) = inbox.take().unwrap();
+        assert!(source.is_none());
+        assert_eq!(u32_at(&batch, batch.len() - 8), split);
+        assert_eq!(u32_at(&batch, batch.len() - 4), 1); // start the names afresh
         assert_eq!(
-            &batch[split..batch.len() - 4],
-            "sub-ékv😀ksecondbodys2s3".as_bytes()
+            &batch[split..batch.len() - 8],
+            "sub-ékv😀secondbodys2s3".as_bytes()
         );
+        // The next batch uses the names sent.
+        inbox.push("s", &h(&[("x", "1"), ("k", "2")]), b"", false, None);
+        let (batch, _) = inbox.take().unwrap();
+        assert_eq!([u32_at(&batch, 8), u32_at(&batch, 16)], [1, NAME_KNOWN]);
+        assert_eq!(u32_at(&batch, batch.len() - 4), 0);
+        inbox.push("s", &h(&[("x", "1")]), b"", false, None);
+        assert_eq!(u32_at(&inbox.records, 8), NAME_KNOWN | 1);
+        inbox.records.clear();
+        inbox.text.clear();
         assert!(inbox.take().is_none());
         inbox.give_back(batch);
         assert!(inbox.records.is_empty() && inbox.records.capacity() > 0);
+    }
+
+    fn connected() -> Session {
+        let mut s = Session::new(ConnectOptions::default());
+        s.handle_open(Millis(0), "v12.stomp");
+        s.handle_data(Millis(0), b"CONNECTED\nversion:1.2\n\n\0");
+        while s.poll_event().is_some() {}
+        s
+    }
+
+    /// (start, length) of each record's body, which must be `BODY_IN_SOURCE`.
+    fn places(r: &[u8]) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        let mut p = 0;
+        while p < r.len() {
+            p += 8 + 8 * u32_at(r, p + 4);
+            assert_eq!(u32_at(r, p), usize::try_from(BODY_IN_SOURCE).unwrap());
+            out.push((u32_at(r, p + 4), u32_at(r, p + 8)));
+            p += 16 + u32_at(r, p + 12);
+        }
+        out
+    }
+
+    #[test]
+    fn bodies_whole_in_the_message_are_given_as_parts_of_it() {
+        // Text: starts and lengths in UTF-16 units of the string, as String.slice takes them.
+        let mut s = connected();
+        let text = "MESSAGE\nsubscription:a\n\né😀x\0\nMESSAGE\nsubscription:b\n\nyz\0";
+        let source = JsValue::from_str(text);
+        let input = Incoming {
+            data: text.as_bytes(),
+            binary: false,
+            source: &source,
+        };
+        let mut inbox = Inbox::default();
+        inbox.begin();
+        s.handle_data_with(Millis(1), input.data, &mut |m| inbox.push_ref(m, &input));
+        let units_to = |part: &str| text[..text.find(part).unwrap()].encode_utf16().count();
+        assert_eq!(
+            places(&inbox.records),
+            [(units_to("é😀x"), 4), (units_to("yz"), 2)]
+        );
+        let (_, given) = inbox.take().unwrap();
+        assert_eq!(given.and_then(|v| v.as_string()).as_deref(), Some(text));
+
+        // Binary: byte offsets into the ArrayBuffer.
+        let bytes = b"MESSAGE\nsubscription:a\ncontent-length:3\n\n\0\xff\0\0";
+        let buffer: JsValue = Uint8Array::from(&bytes[..]).buffer().into();
+        let input = Incoming {
+            data: bytes,
+            binary: true,
+            source: &buffer,
+        };
+        inbox.begin();
+        s.handle_data_with(Millis(1), input.data, &mut |m| inbox.push_ref(m, &input));
+        assert_eq!(places(&inbox.records), [(bytes.len() - 4, 3)]);
+        let (_, given) = inbox.take().unwrap();
+        assert!(given.unwrap().is_instance_of::<js_sys::ArrayBuffer>());
+    }
+
+    #[test]
+    fn a_body_split_over_messages_goes_in_the_record() {
+        let mut s = connected();
+        let mut inbox = Inbox::default();
+        let parts = ["MESSAGE\nsubscription:a\n\nhel", "lo\0"];
+        for part in parts {
+            let source = JsValue::from_str(part);
+            let input = Incoming {
+                data: part.as_bytes(),
+                binary: false,
+                source: &source,
+            };
+            inbox.begin();
+            s.handle_data_with(Millis(1), input.data, &mut |m| inbox.push_ref(m, &input));
+        }
+        let r = &inbox.records;
+        assert_eq!(u32_at(r, 16), 5); // a text length: the text is in the batch
+        assert_eq!(inbox.text, b"asubscriptionahello");
+        assert!(inbox.take().unwrap().1.is_none());
     }
 
     #[test]

@@ -20,6 +20,15 @@ export const DRIP_BODY = "héllo € 🎉";
 /** The body of the binary MESSAGE: invalid UTF-8 and a NUL (sent with content-length). */
 export const BINARY_BODY = [0xff, 0xfe, 0x00, 0xc3, 0x28, 0x80, 0xf5, 0x41];
 
+/**
+ * The bodies of the "several" mode: frames sharing one WebSocket message, first three in a
+ * text message, then two in a binary one (bytes; the last is not UTF-8).
+ */
+export const SEVERAL = {
+  text: ["a😀b", "héllo € 🎉", ""],
+  binary: [[0x6f, 0x6b, 0xf0, 0x9f, 0x98, 0x80], [0xff, 0x00, 0x41]],
+};
+
 const message = (sub, extra, body) =>
   Buffer.concat([
     Buffer.from(`MESSAGE\nsubscription:${sub}\nmessage-id:m-1\ndestination:/queue/hostile\n${extra}\n`),
@@ -72,6 +81,21 @@ export const MODES = {
   "endless-header": (c, sub) => {
     c.text(Buffer.from(`MESSAGE\nsubscription:${sub}\nx-endless:`));
     c.stream(Buffer.from("E".repeat(1024)), 2);
+  },
+  // Not hostile: several frames per WebSocket message, non-ASCII text, repeated headers and
+  // header names that objects inherit, bodies with and without content-length.
+  several: (c, sub) => {
+    const [a, b, e] = SEVERAL.text;
+    c.text(
+      Buffer.concat([
+        message(sub, "x-name:välue\nx-dup:first\nx-dup:second\nconstructor:yes\n", a),
+        Buffer.from("\n"),
+        message(sub, `content-length:${Buffer.byteLength(b)}\n`, b),
+        message(sub, "x-name:other\n", e),
+      ]),
+    );
+    const [x, y] = SEVERAL.binary.map((v) => Buffer.from(v));
+    c.binary(Buffer.concat([message(sub, "", x), message(sub, `content-length:${y.length}\n`, y)]));
   },
   error: (c) =>
     c.text(Buffer.from("ERROR\nmessage:hostile error\ncontent-type:text/plain\ncontent-length:11\n\nbad things!\0")),

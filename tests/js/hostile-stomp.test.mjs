@@ -3,7 +3,8 @@
 // TCP close, an oversized frame (in one message and streamed), a slow drip (one byte every
 // 50 ms: must decode), invalid UTF-8 in a text frame (the browser kills the socket), a binary
 // frame with a non-UTF-8 body (delivered intact), a huge content-length, an endless header line
-// and an ERROR frame mid-session. Every case must end with onerror and/or onclose within 5 s,
+// and an ERROR frame mid-session; also, not hostile, several frames per WebSocket message (text
+// and binary, non-ASCII, repeated headers: every body and header exact). Every case must end with onerror and/or onclose within 5 s,
 // reject the SEND still waiting for its receipt, never panic the wasm module, and stop reading
 // (and buffering) soon after a limit is hit. Afterwards the same page still talks to RabbitMQ.
 //
@@ -16,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { serve, launch, openPage } from "./harness.mjs";
-import { startHostileStomp, DRIP_BODY, BINARY_BODY } from "./hostile-stomp.mjs";
+import { startHostileStomp, DRIP_BODY, BINARY_BODY, SEVERAL } from "./hostile-stomp.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, "..", "..");
@@ -44,7 +45,7 @@ const PAGE = `<!doctype html>
   };
   /** Connects to url, subscribes (id "h"), sends with a receipt (which sets the server off),
    * then waits for the end (or, with benign, for one message and disconnects). */
-  window.hostile = async (url, { benign = false, maxFrameSize } = {}) => {
+  window.hostile = async (url, { benign = false, maxFrameSize, expect = 1 } = {}) => {
     const mem0 = StompClient.__stats()?.wasmMemory ?? null;
     const c = new StompClient();
     const log = { open: 0, errors: [], closes: [], messages: [] };
@@ -53,7 +54,10 @@ const PAGE = `<!doctype html>
     c.onclose = (e) => log.closes.push({ code: e.code, reason: e.reason, wasClean: e.wasClean, at: performance.now() });
     c.connect(url, { reconnect: false, heartbeatIncoming: 0, heartbeatOutgoing: 0, connectTimeout: 4000, maxFrameSize });
     await until(() => log.open || log.closes.length, 5000, "onopen");
-    c.subscribe("/queue/hostile", (h, body, m) => log.messages.push({ headers: h, body, bytes: Array.from(m.binaryBody) }), { id: "h" });
+    c.subscribe("/queue/hostile", (h, body, m) => log.messages.push({
+      headers: { ...h }, body, bytes: Array.from(m.binaryBody), view: m.binaryBody.byteOffset > 0,
+      own: Object.keys(h).length,
+    }), { id: "h" });
     let t0 = performance.now();
     let settled = "pending";
     c.send("set it off", "/queue/hostile", { receipt: "r-1" }).then(
@@ -61,7 +65,7 @@ const PAGE = `<!doctype html>
       (e) => (settled = "rejected: " + e.message),
     );
     if (benign) {
-      await until(() => log.messages.length || log.closes.length, 8000, "a message");
+      await until(() => log.messages.length >= expect || log.closes.length, 8000, "messages");
       // The bound applies from here: the drip itself takes a few seconds.
       t0 = performance.now();
       await c.disconnect();
@@ -112,11 +116,11 @@ function assertNoPanic() {
 }
 
 /** Runs one case; checks what every case must show and returns the page's result. */
-async function run(mode, { benign = false, error = true, maxFrameSize } = {}) {
+async function run(mode, { benign = false, error = true, maxFrameSize, expect } = {}) {
   const before = hostile.connections.length;
   const r = await page.evaluate(
     ([url, opts]) => window.hostile(url, opts),
-    [`${hostile.url}/${mode}`, { benign, maxFrameSize }],
+    [`${hostile.url}/${mode}`, { benign, maxFrameSize, expect }],
   );
   const conn = hostile.connections[before];
   r.server = conn;
@@ -194,6 +198,28 @@ test("binary frame with a non-UTF-8 body: delivered intact as binaryBody", { tim
   assert.deepEqual(r.log.messages[0].bytes, BINARY_BODY);
   assert.equal(r.log.errors.length, 0);
   assert.equal(r.log.closes[0].code, 1000);
+});
+
+test("several frames per WebSocket message, text and binary: every body and header exact", { timeout: 15_000 }, async () => {
+  const r = await run("several", { benign: true, error: false, expect: 5 });
+  const m = r.log.messages;
+  assert.equal(m.length, 5, JSON.stringify(r.log));
+  const utf8 = (s) => Array.from(Buffer.from(s));
+  assert.deepEqual(m.slice(0, 3).map((x) => x.body), SEVERAL.text);
+  assert.deepEqual(m.slice(0, 3).map((x) => x.bytes), SEVERAL.text.map(utf8));
+  assert.deepEqual(m.slice(3).map((x) => x.bytes), SEVERAL.binary);
+  assert.equal(m[3].body, Buffer.from(SEVERAL.binary[0]).toString("utf8"));
+  assert.equal(m[4].body, "\ufffd\0A");
+  // A binary message's bodies are views of the received ArrayBuffer, not copies.
+  assert.deepEqual(m.map((x) => x.view), [false, false, false, true, true]);
+  const h = m[0].headers;
+  assert.equal(h["x-name"], "välue");
+  assert.equal(h["x-dup"], "first", "the first of repeated headers wins");
+  assert.equal(h.constructor, "yes", "a header named like an inherited property is kept");
+  assert.equal(m[0].own, 6);
+  assert.equal(m[2].headers["x-name"], "other");
+  assert.equal(m[1].headers["content-length"], String(Buffer.byteLength(SEVERAL.text[1])));
+  assert.equal(r.log.errors.length, 0);
 });
 
 test("content-length 99999999999 with a short body: refused at once, no buffering", { timeout: 15_000 }, async () => {
