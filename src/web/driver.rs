@@ -65,8 +65,9 @@ pub struct Incoming<'a> {
     pub data: &'a [u8],
     /// Whether it arrived as a binary frame.
     pub binary: bool,
-    /// The browser's own data: the string, or the `ArrayBuffer` that `data` was copied from.
-    pub source: &'a JsValue,
+    /// Gives the browser's own data: the string, or the `ArrayBuffer` that `data` was copied
+    /// from (a call into JavaScript: ask only when needed).
+    pub source: &'a dyn Fn() -> JsValue,
 }
 
 thread_local! {
@@ -399,13 +400,17 @@ fn replace_all(text: &str, from: &str, to: &str) -> String {
 
 fn on_socket_event<P: Protocol>(weak: &Weak<RefCell<Shared<P>>>, event: SocketEvent<'_>) {
     let Some(driver) = upgrade(weak) else { return };
-    let now = super::now();
+    let now = match &event {
+        SocketEvent::Message { at, .. } => *at,
+        _ => super::now(),
+    };
     match event {
         SocketEvent::Open { protocol } => driver.with(|c| c.handle_open(now, &protocol)),
         SocketEvent::Message {
             data,
             binary,
             source,
+            ..
         } => {
             let (hook, on_data) = {
                 let mut shared = driver.shared.borrow_mut();

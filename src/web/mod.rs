@@ -34,7 +34,12 @@ extern "C" {
 /// The current monotonic time for the cores, from `performance.now()`.
 #[must_use]
 pub fn now() -> crate::time::Millis {
-    let ms = performance_now();
+    millis(performance_now())
+}
+
+/// A `performance.now()`-style time (milliseconds since the time origin) for the cores.
+#[must_use]
+pub fn millis(ms: f64) -> crate::time::Millis {
     // A finite, non-negative f64 of milliseconds; the float-to-int cast saturates, never panics.
     #[allow(
         clippy::as_conversions,

@@ -17,19 +17,22 @@ use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 
 use super::error::{js_message, WebError};
+use crate::time::Millis;
 
 /// What a WebSocket reports, as plain Rust values.
-#[derive(Debug, Clone, PartialEq)]
 pub enum SocketEvent<'a> {
     /// The connection is open; `protocol` is the subprotocol the server chose (may be empty).
     Open { protocol: String },
-    /// One WebSocket message: its bytes (a text message's as UTF-8), whether it arrived as a
-    /// binary frame, and the browser's own data (the string or `ArrayBuffer`), from which a
-    /// caller may take parts without another copy. Valid only during the callback.
+    /// One WebSocket message: its bytes (a text message's as UTF-8) and whether it arrived as
+    /// a binary frame. `source` gives the browser's own data (the string or `ArrayBuffer`),
+    /// from which a caller may take parts without another copy; it costs a call into
+    /// JavaScript, so it is made only when asked for. Valid only during the callback.
     Message {
         data: &'a [u8],
         binary: bool,
-        source: &'a JsValue,
+        source: &'a dyn Fn() -> JsValue,
+        /// When it arrived (the event's `timeStamp`, on `performance.now()`'s clock).
+        at: Millis,
     },
     /// The browser's `error` event. It carries no detail; a `Close` always follows.
     Error,
@@ -43,56 +46,77 @@ pub enum SocketEvent<'a> {
 
 #[wasm_bindgen(inline_js = "
 const enc = new TextEncoder();
-let memory = null, bytes = null;
+let memory = null, bytes = null, view = null;
 export function fd_rx_init(m) { memory = m; }
-export function fd_rx(data, at, cap) {
-  if (bytes === null || bytes.buffer !== memory.buffer) bytes = new Uint8Array(memory.buffer);
+export function fd_rx(e, at, cap, time) {
+  const data = e.data;
+  if (bytes === null || bytes.buffer !== memory.buffer) {
+    bytes = new Uint8Array(memory.buffer);
+    view = new DataView(memory.buffer);
+  }
+  const t = e.timeStamp;
+  view.setFloat64(time, typeof t === 'number' && t > 0 ? t : performance.now(), true);
   if (typeof data === 'string') {
     if (data.length > cap) return -data.length;
     const r = enc.encodeInto(data, bytes.subarray(at, at + cap));
-    return r.read === data.length ? r.written : -3 * data.length;
+    return r.read === data.length ? 2 * r.written : -3 * data.length;
   }
   if (!(data instanceof ArrayBuffer)) return NaN;
   const n = data.byteLength;
   if (n > cap) return -n;
   bytes.set(new Uint8Array(data), at);
-  return n;
+  return 2 * n + 1;
 }
 ")]
 extern "C" {
     /// Tells `fd_rx` where wasm memory is (once per socket: the memory object never changes).
     fn fd_rx_init(memory: &JsValue);
-    /// Writes a message's data (a string as UTF-8, or an `ArrayBuffer`'s bytes) at wasm
-    /// address `at`, if it fits in `cap` bytes: the byte count, else minus the room needed
-    /// (NaN: neither a string nor an `ArrayBuffer`). One call into JavaScript per message,
-    /// and no copy on the way but this one.
-    fn fd_rx(data: &JsValue, at: u32, cap: u32) -> f64;
+    /// Writes message event `e`'s data (a string as UTF-8, or an `ArrayBuffer`'s bytes) at
+    /// wasm address `at`, if it fits in `cap` bytes: twice the byte count, plus one for binary
+    /// data; else minus the room needed (NaN: neither a string nor an `ArrayBuffer`). Its
+    /// `timeStamp` goes to address `time` as a little-endian f64 (saving a call to read the
+    /// clock). One call into JavaScript per message, and no copy on the way but this one.
+    fn fd_rx(e: &MessageEvent, at: u32, cap: u32, time: u32) -> f64;
 }
 
-/// A message's bytes written into `rx` (grown as needed; it is reused from message to
-/// message, so receiving allocates nothing once it is big enough); `None` for data that is
-/// neither a string nor an `ArrayBuffer`. A string gets room for one byte per UTF-16 unit
-/// first (ASCII), then for three (the most UTF-8 needs) if that was not enough.
-fn receive_into<'a>(rx: &'a mut Vec<u8>, data: &JsValue) -> Option<&'a [u8]> {
+/// Message event `e`'s bytes written into `rx` (grown as needed; it is reused from message to
+/// message, so receiving allocates nothing once it is big enough), and whether they came as a
+/// binary message; `None` for data that is neither a string nor an `ArrayBuffer`. A string
+/// gets room for one byte per UTF-16 unit first (ASCII), then for three (the most UTF-8
+/// needs) if that was not enough.
+fn receive_into<'a>(
+    rx: &'a mut Vec<u8>,
+    time: &mut [u8; 8],
+    e: &MessageEvent,
+) -> Option<(&'a [u8], bool)> {
     for _ in 0..3 {
-        // The address is handed to JavaScript, which writes there (exposed provenance).
+        // The addresses are handed to JavaScript, which writes there (exposed provenance).
         #[allow(clippy::as_conversions)]
         let at = u32::try_from(rx.as_mut_ptr() as usize).ok()?;
+        #[allow(clippy::as_conversions)]
+        let time_at = u32::try_from(time.as_mut_ptr() as usize).ok()?;
         let cap = u32::try_from(rx.len()).unwrap_or(u32::MAX);
-        let n = fd_rx(data, at, cap);
+        let n = fd_rx(e, at, cap, time_at);
         if n.is_nan() {
             return None;
         }
-        // Whole numbers within ±3 × 2^32: the casts are exact.
+        // Whole numbers within ±3 × 2^33: the casts are exact.
         #[allow(
             clippy::as_conversions,
             clippy::cast_possible_truncation,
             clippy::cast_sign_loss
         )]
-        if n >= 0.0 {
-            return rx.get(..n as usize);
+        let n = if n >= 0.0 {
+            Ok(n as u64)
         } else {
-            rx.resize((-n) as usize, 0);
+            Err((-n) as usize)
+        };
+        match n {
+            Ok(n) => {
+                let len = usize::try_from(n / 2).ok()?;
+                return rx.get(..len).map(|d| (d, n % 2 == 1));
+            }
+            Err(room) => rx.resize(room, 0),
         }
     }
     None
@@ -155,16 +179,16 @@ impl Socket {
         let cb = on_event.clone();
         fd_rx_init(&wasm_bindgen::memory());
         let mut rx: Vec<u8> = Vec::new();
+        let mut time = [0u8; 8];
         let message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-            let source = e.data();
-            let binary = !source.is_string();
             let mut used = 0;
-            if let Some(data) = receive_into(&mut rx, &source) {
+            if let Some((data, binary)) = receive_into(&mut rx, &mut time, &e) {
                 used = data.len();
                 cb(SocketEvent::Message {
                     data,
                     binary,
-                    source: &source,
+                    source: &|| e.data(),
+                    at: super::millis(f64::from_le_bytes(time)),
                 });
             }
             // A stream of large messages keeps reusing the buffer; one much smaller message

@@ -12,7 +12,6 @@ use std::rc::Rc;
 
 use js_sys::{Array, Function, Uint8Array};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 
 use super::driver::{DebugHook, Driver, Incoming, Protocol, Wire};
 use super::emit;
@@ -242,7 +241,7 @@ impl Inbox {
             }
         });
         if place.is_some() && self.source.is_none() {
-            self.source = Some(input.source.clone());
+            self.source = Some((input.source)());
         }
         self.write(
             &text_of(m.subscription()),
@@ -390,18 +389,31 @@ struct Body<'a> {
     place: Option<(usize, usize)>,
 }
 
-/// A `Uint8Array` over `bytes` in wasm memory (no copy): valid only until the memory grows
-/// or the bytes change, so JavaScript reads it at once.
-fn view(bytes: &[u8]) -> Uint8Array {
+#[wasm_bindgen(inline_js = "
+let memory = null, bytes = null;
+export function fd_batch_init(m) { memory = m; }
+export function fd_batch(f, kind, at, len, source) {
+  if (bytes === null || bytes.buffer !== memory.buffer) bytes = new Uint8Array(memory.buffer);
+  try { f(kind, bytes.subarray(at, at + len), source); } catch (e) {}
+}
+")]
+extern "C" {
+    /// Tells `fd_batch` where wasm memory is (the memory object never changes).
+    fn fd_batch_init(memory: &JsValue);
+    /// `f(kind, view, source)` with a `Uint8Array` view of the `len` bytes of wasm memory at
+    /// `at` (valid only during the call: JavaScript reads it at once). One call into
+    /// JavaScript; what `f` throws is swallowed, as by [`emit`].
+    fn fd_batch(f: &Function, kind: u32, at: u32, len: u32, source: &JsValue);
+}
+
+/// `emit(kind, view of bytes, source)`, the view made without copying `bytes`.
+fn emit_view(f: &Function, kind: u32, bytes: &[u8], source: &JsValue) {
     // The address of the bytes, as wasm memory offsets are.
     #[allow(clippy::as_conversions)]
     let at = u32::try_from(bytes.as_ptr() as usize);
     match (at, u32::try_from(bytes.len())) {
-        (Ok(at), Ok(len)) => {
-            let memory = wasm_bindgen::memory().unchecked_into::<js_sys::WebAssembly::Memory>();
-            Uint8Array::new_with_byte_offset_and_length(&memory.buffer(), at, len)
-        }
-        _ => Uint8Array::from(bytes),
+        (Ok(at), Ok(len)) => fd_batch(f, kind, at, len, source),
+        _ => emit(f, kind, &[Uint8Array::from(bytes).into(), source.clone()]),
     }
 }
 
@@ -409,10 +421,11 @@ fn flush(f: &Function, inbox: &RefCell<Inbox>) {
     // Taken out before the call: a page handler may call back in and receive more.
     let batch = inbox.borrow_mut().take();
     if let Some((batch, source)) = batch {
-        emit(
+        emit_view(
             f,
             EV_MESSAGES,
-            &[view(&batch).into(), source.unwrap_or(JsValue::UNDEFINED)],
+            &batch,
+            &source.unwrap_or(JsValue::UNDEFINED),
         );
         inbox.borrow_mut().give_back(batch);
     }
@@ -485,6 +498,7 @@ impl StompCore {
     #[must_use]
     pub fn new(emit: Function) -> StompCore {
         LIVE_CORES.with(|c| c.set(c.get().saturating_add(1)));
+        fd_batch_init(&wasm_bindgen::memory());
         StompCore {
             emit,
             driver: None,
@@ -961,7 +975,7 @@ mod tests {
         let input = Incoming {
             data: text.as_bytes(),
             binary: false,
-            source: &source,
+            source: &|| source.clone(),
         };
         let mut inbox = Inbox::default();
         inbox.begin();
@@ -980,7 +994,7 @@ mod tests {
         let input = Incoming {
             data: bytes,
             binary: true,
-            source: &buffer,
+            source: &|| buffer.clone(),
         };
         inbox.begin();
         s.handle_data_with(Millis(1), input.data, &mut |m| inbox.push_ref(m, &input));
@@ -999,7 +1013,7 @@ mod tests {
             let input = Incoming {
                 data: part.as_bytes(),
                 binary: false,
-                source: &source,
+                source: &|| source.clone(),
             };
             inbox.begin();
             s.handle_data_with(Millis(1), input.data, &mut |m| inbox.push_ref(m, &input));

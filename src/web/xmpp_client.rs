@@ -223,11 +223,12 @@ impl XmppCore {
         flags: u32,
         nums: &[u32],
     ) {
-        let list: Vec<String> = urls
-            .split('\n')
-            .filter(|u| !u.is_empty())
-            .map(String::from)
-            .collect();
+        let mut list: Vec<String> = Vec::new();
+        for u in urls.split('\n') {
+            if !u.is_empty() {
+                list.push(String::from(u));
+            }
+        }
         let url = list.first().cloned().unwrap_or_default();
         let allow_plain_insecure = flags & F_ALLOW_PLAIN != 0;
         let debug = flags & F_DEBUG != 0;
@@ -240,7 +241,12 @@ impl XmppCore {
             });
         }
         if let Some(list) = mechanisms {
-            config.mechanisms = list.split(',').filter_map(Mechanism::from_name).collect();
+            config.mechanisms = Vec::new();
+            for m in list.split(',') {
+                if let Some(m) = Mechanism::from_name(m) {
+                    config.mechanisms.push(m);
+                }
+            }
         }
         config.transport_secure = !list.is_empty() && list.iter().all(|u| transport_secure(u));
         config.reconnect.enabled = flags & F_NO_RECONNECT == 0;
@@ -272,8 +278,11 @@ impl XmppCore {
             let f = self.emit.clone();
             Some(Rc::new(move |out: bool, data: &[u8]| {
                 let dir = if out { "out" } else { "in" };
-                let text = String::from_utf8_lossy(data);
-                emit(&f, EV_DEBUG, &[dir.into(), redact(&text).into()]);
+                emit(
+                    &f,
+                    EV_DEBUG,
+                    &[dir.into(), redact(&crate::xmpp::xml::lossy(data)).into()],
+                );
             }))
         } else {
             None
