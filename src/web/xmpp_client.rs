@@ -354,8 +354,19 @@ impl XmppCore {
     }
 
     #[wasm_bindgen(js_name = addContact)]
-    pub fn add_contact(&self, jid: &str, name: Option<String>, groups: Vec<String>) -> u32 {
-        let g: Vec<&str> = groups.iter().map(String::as_str).collect();
+    pub fn add_contact(&self, jid: &str, name: Option<String>, groups: &Array) -> u32 {
+        // An `Array` of strings rather than `Vec<String>`: wasm-bindgen's vector conversion
+        // costs about 1 KB of wasm and JS glue for this one call.
+        let mut owned: Vec<String> = Vec::new();
+        for g in groups.iter() {
+            if let Some(g) = g.as_string() {
+                owned.push(g);
+            }
+        }
+        let mut g: Vec<&str> = Vec::new();
+        for s in &owned {
+            g.push(s);
+        }
         self.run(|s, now| s.add_contact(now, jid, name.as_deref(), &g))
     }
 

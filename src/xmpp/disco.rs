@@ -69,17 +69,17 @@ pub fn features(receipts: bool) -> impl Iterator<Item = &'static str> {
 /// The XEP-0115 `ver` of our identity and features.
 #[must_use]
 pub fn ver(receipts: bool) -> String {
-    use sha1::Digest;
-    let mut h = sha1::Sha1::new();
+    use crate::xmpp::sasl::{scram::Hash, sha::Sha};
+    let mut h = Sha::new(Hash::Sha1);
     let [category, kind, name] = IDENTITY;
     for part in [category, "/", kind, "//", name, "<"] {
-        h.update(part);
+        h.update(part.as_bytes());
     }
     for f in features(receipts) {
-        h.update(f);
-        h.update("<");
+        h.update(f.as_bytes());
+        h.update(b"<");
     }
-    base64_encode(&h.finalize())
+    base64_encode(h.finish().bytes())
 }
 
 /// The caps element for our presence.
@@ -158,21 +158,25 @@ pub fn parse_info(iq: &Element) -> Info {
 /// The items of a `disco#items` result IQ (items without a valid JID are skipped).
 #[must_use]
 pub fn parse_items(iq: &Element) -> Vec<Item> {
-    iq.child("query", NS_DISCO_ITEMS)
-        .map(|q| {
-            q.elements()
-                .filter(|c| c.is("item", NS_DISCO_ITEMS))
-                .filter_map(|c| {
-                    let jid = c.attr("jid").filter(|j| Jid::parse(j).is_some())?;
-                    Some(Item {
-                        jid: String::from(jid),
-                        node: attr(c, "node"),
-                        name: attr(c, "name"),
-                    })
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    let mut items = Vec::new();
+    for c in iq
+        .child("query", NS_DISCO_ITEMS)
+        .iter()
+        .flat_map(|q| q.elements())
+    {
+        if !c.is("item", NS_DISCO_ITEMS) {
+            continue;
+        }
+        let Some(jid) = c.attr("jid").filter(|j| Jid::parse(j).is_some()) else {
+            continue;
+        };
+        items.push(Item {
+            jid: String::from(jid),
+            node: attr(c, "node"),
+            name: attr(c, "name"),
+        });
+    }
+    items
 }
 
 #[cfg(test)]

@@ -44,7 +44,11 @@ impl Jid {
             return None;
         }
         if let Some(l) = local {
-            if !part_ok(l) || l.contains(|c: char| "\"&'/:<>@".contains(c) || c.is_whitespace()) {
+            if !part_ok(l)
+                || l.contains(|c: char| {
+                    matches!(c, '"' | '&' | '\'' | '/' | ':' | '<' | '>' | '@') || c.is_whitespace()
+                })
+            {
                 return None;
             }
         }

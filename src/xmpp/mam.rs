@@ -132,7 +132,7 @@ pub fn finish(iq: &Element, page: &mut Page) {
         let text = |n: &str| set.child(n, NS_RSM).map(Element::text);
         page.first = text("first");
         page.last = text("last");
-        page.count = text("count").and_then(|c| c.trim().parse().ok());
+        page.count = text("count").and_then(|c| crate::xmpp::xml::parse_u32(&c));
     }
 }
 

@@ -143,14 +143,16 @@ impl Occupant {
     pub fn from_presence(p: &Element, room: &Jid, nick: &str, our_nick: &str) -> Occupant {
         let x = p.child("x", NS_MUC_USER);
         let item = x.and_then(|x| x.child("item", NS_MUC_USER));
-        let codes: Vec<u16> = x
-            .map(|x| {
-                x.elements()
-                    .filter(|c| c.is("status", NS_MUC_USER))
-                    .filter_map(|c| c.attr("code")?.trim().parse().ok())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let mut codes: Vec<u16> = Vec::new();
+        for c in x.iter().flat_map(|x| x.elements()) {
+            if c.is("status", NS_MUC_USER) {
+                if let Some(code) = c.attr("code").and_then(crate::xmpp::xml::parse_u32) {
+                    if let Ok(code) = u16::try_from(code) {
+                        codes.push(code);
+                    }
+                }
+            }
+        }
         let attr = |n: &str| item.and_then(|i| i.attr(n)).map(String::from);
         let m = stanza::Presence::from_element(p);
         Occupant {

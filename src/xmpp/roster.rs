@@ -27,24 +27,23 @@ pub struct RosterItem {
 /// The items of a `<query xmlns='jabber:iq:roster'>` (items without a `jid` are skipped).
 #[must_use]
 pub fn parse_items(query: &Element) -> Vec<RosterItem> {
-    query
-        .elements()
-        .filter(|e| e.is("item", NS_ROSTER))
-        .filter_map(|e| {
-            let jid = e.attr("jid")?;
-            Some(RosterItem {
-                jid: String::from(jid),
-                name: e.attr("name").map(String::from),
-                subscription: String::from(e.attr("subscription").unwrap_or("none")),
-                ask: e.attr("ask").map(String::from),
-                groups: e
-                    .elements()
-                    .filter(|g| g.is("group", NS_ROSTER))
-                    .map(Element::text)
-                    .collect(),
-            })
-        })
-        .collect()
+    let mut items = Vec::new();
+    for e in query.elements() {
+        if !e.is("item", NS_ROSTER) {
+            continue;
+        }
+        let Some(jid) = e.attr("jid") else {
+            continue;
+        };
+        items.push(RosterItem {
+            jid: String::from(jid),
+            name: e.attr("name").map(String::from),
+            subscription: String::from(e.attr("subscription").unwrap_or("none")),
+            ask: e.attr("ask").map(String::from),
+            groups: e.texts("group", NS_ROSTER),
+        });
+    }
+    items
 }
 
 /// `<query xmlns='jabber:iq:roster'/>` for a roster get.

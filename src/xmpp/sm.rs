@@ -41,7 +41,7 @@ pub struct StreamManagement {
 /// Parses an `h` attribute (`xs:unsignedInt`).
 #[must_use]
 pub fn parse_h(el: &Element) -> Option<u32> {
-    el.attr("h").and_then(|h| h.trim().parse::<u32>().ok())
+    el.attr("h").and_then(crate::xmpp::xml::parse_u32)
 }
 
 fn push_u32(out: &mut String, v: u32) {
@@ -71,7 +71,7 @@ impl StreamManagement {
         if matches!(el.attr("resume"), Some("true" | "1")) {
             self.id = el.attr("id").filter(|i| !i.is_empty()).map(String::from);
         }
-        self.max_secs = el.attr("max").and_then(|m| m.trim().parse::<u32>().ok());
+        self.max_secs = el.attr("max").and_then(crate::xmpp::xml::parse_u32);
     }
 
     /// Whether our stanzas are being counted.

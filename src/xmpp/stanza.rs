@@ -118,7 +118,7 @@ impl Presence {
             kind: attr(e, "type"),
             show: child_text(e, "show"),
             status: child_text(e, "status"),
-            priority: child_text(e, "priority").and_then(|p| p.trim().parse::<i8>().ok()),
+            priority: child_text(e, "priority").and_then(|p| crate::xmpp::xml::parse_i8(&p)),
             xml: e.to_xml(),
         }
     }

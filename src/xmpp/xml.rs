@@ -248,6 +248,21 @@ impl Element {
         self.elements().find(|e| e.is(name, ns))
     }
 
+    /// The text of each child element named `name` in namespace `ns`, in order (a loop, not
+    /// an iterator chain: one copy of this code serves every caller).
+    #[must_use]
+    pub fn texts(&self, name: &str, ns: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for n in &self.children {
+            if let Node::Element(e) = n {
+                if e.is(name, ns) {
+                    out.push(e.text());
+                }
+            }
+        }
+        out
+    }
+
     /// The concatenated direct text children.
     #[must_use]
     pub fn text(&self) -> String {
@@ -314,35 +329,37 @@ impl Element {
 /// line-end normalisation). Characters XML cannot carry (NUL, other C0 controls, U+FFFE,
 /// U+FFFF) become U+FFFD so the output is always well-formed.
 pub fn escape_text(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\r' => out.push_str("&#13;"),
-            _ if !is_xml_char(c) => out.push('\u{FFFD}'),
-            _ => out.push(c),
-        }
-    }
+    escape(out, s, false);
 }
 
 /// Appends `s` escaped for a double- or single-quoted attribute value (`&`, `<`, `"`, `'`;
 /// tab, LF and CR as character references so they survive attribute normalisation;
 /// characters XML cannot carry become U+FFFD).
 pub fn escape_attr(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' => out.push_str("&#9;"),
-            '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            _ if !is_xml_char(c) => out.push('\u{FFFD}'),
-            _ => out.push(c),
-        }
+    escape(out, s, true);
+}
+
+/// Both escapers in one loop (one copy in the wasm); runs of plain text are copied whole.
+fn escape(out: &mut String, s: &str, attr: bool) {
+    let mut plain = 0;
+    for (i, c) in s.char_indices() {
+        let replacement = match c {
+            '&' => "&amp;",
+            '<' => "&lt;",
+            '>' if !attr => "&gt;",
+            '"' if attr => "&quot;",
+            '\'' if attr => "&apos;",
+            '\t' if attr => "&#9;",
+            '\n' if attr => "&#10;",
+            '\r' => "&#13;",
+            _ if !is_xml_char(c) => "\u{FFFD}",
+            _ => continue,
+        };
+        out.push_str(s.get(plain..i).unwrap_or(""));
+        out.push_str(replacement);
+        plain = i.saturating_add(c.len_utf8());
     }
+    out.push_str(s.get(plain..).unwrap_or(""));
 }
 
 /// Whether `c` is an XML 1.0 `Char` (Rust `char` already excludes surrogates).
@@ -414,6 +431,119 @@ pub fn is_blank(input: &[u8]) -> bool {
     input
         .iter()
         .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+}
+
+/// The byte offset of the first `needle` in `hay` (a plain byte scan: no `str` pattern
+/// machinery, whose searcher and panic paths cost kilobytes of wasm).
+#[must_use]
+pub fn find(hay: &str, needle: &[u8]) -> Option<usize> {
+    let first = *needle.first()?;
+    let hay = hay.as_bytes();
+    let mut from = 0;
+    while let Some(i) = hay.get(from..)?.iter().position(|&b| b == first) {
+        let at = from.saturating_add(i);
+        if hay.get(at..)?.starts_with(needle) {
+            return Some(at);
+        }
+        from = at.saturating_add(1);
+    }
+    None
+}
+
+/// Parses a non-empty run of ASCII digits in `radix` (10 or 16) as a `u32`; `None` for an
+/// empty string, any other character or an overflow (`u32::from_str_radix` without its sign
+/// handling and generic code).
+#[must_use]
+pub fn parse_radix(s: &str, radix: u32) -> Option<u32> {
+    if s.is_empty() {
+        return None;
+    }
+    s.bytes().try_fold(0u32, |acc, b| {
+        // Not `char::to_digit`: its radix assertion would link a panic path.
+        let d = match b {
+            b'0'..=b'9' => b.wrapping_sub(b'0'),
+            b'a'..=b'f' => b.wrapping_sub(b'a').wrapping_add(10),
+            b'A'..=b'F' => b.wrapping_sub(b'A').wrapping_add(10),
+            _ => return None,
+        };
+        let d = u32::from(d);
+        if d >= radix {
+            return None;
+        }
+        acc.checked_mul(radix)?.checked_add(d)
+    })
+}
+
+/// Parses a decimal `u32` as `str::parse` does (an optional `+`, digits), after trimming XML
+/// (ASCII) whitespace: attribute and text values carry numbers (`h`, `max`, `count`, codes).
+#[must_use]
+pub fn parse_u32(s: &str) -> Option<u32> {
+    let s = s.trim_ascii();
+    parse_radix(s.strip_prefix('+').unwrap_or(s), 10)
+}
+
+/// Parses a decimal `i8` as `str::parse` does (an optional sign, digits), after trimming XML
+/// (ASCII) whitespace.
+#[must_use]
+pub fn parse_i8(s: &str) -> Option<i8> {
+    let s = s.trim_ascii();
+    let (neg, digits) = match s.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let v = i32::try_from(parse_radix(digits, 10)?).ok()?;
+    i8::try_from(if neg { -v } else { v }).ok()
+}
+
+/// `data` as text, each invalid UTF-8 sequence replaced by U+FFFD, as
+/// `String::from_utf8_lossy` does (whose chunk iterator costs about 1 KB more wasm); for
+/// debug logs of raw WebSocket messages.
+#[must_use]
+pub fn lossy(mut data: &[u8]) -> String {
+    let mut out = String::with_capacity(data.len());
+    loop {
+        match core::str::from_utf8(data) {
+            Ok(s) => {
+                out.push_str(s);
+                return out;
+            }
+            Err(e) => {
+                let (valid, bad) = data
+                    .split_at_checked(e.valid_up_to())
+                    .unwrap_or((data, &[]));
+                out.push_str(core::str::from_utf8(valid).unwrap_or(""));
+                out.push('\u{FFFD}');
+                data = bad.get(e.error_len().unwrap_or(bad.len())..).unwrap_or(&[]);
+            }
+        }
+    }
+}
+
+/// Length of the run at the start of `s` that character data (`quote` 0) or an attribute
+/// value quoted by `quote` copies as is: it stops at markup (`<`, `&`), CR, the quote, in
+/// attribute values at tab and LF (normalised to spaces), in text at `]` (for `]]>`), and at
+/// characters XML does not allow (C0 controls, U+FFFE, U+FFFF). The run ends on a character
+/// boundary: every stop is an ASCII byte or the lead byte of U+FFFE/U+FFFF.
+fn plain_len(s: &str, quote: u8) -> usize {
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let stop = match b {
+            b'<' | b'&' | b'\r' => true,
+            b'\t' | b'\n' => quote != 0,
+            b']' => quote == 0,
+            0xEF => {
+                bytes.get(i.saturating_add(1)) == Some(&0xBF)
+                    && matches!(bytes.get(i.saturating_add(2)), Some(0xBE | 0xBF))
+            }
+            _ => b < 0x20 || b == quote,
+        };
+        if stop {
+            break;
+        }
+        i = i.saturating_add(1);
+    }
+    i
 }
 
 struct Frame<'a> {
@@ -496,7 +626,7 @@ impl<'a> Reader<'a, '_> {
             Some(_) => return Err(Reader::err_at(ErrorKind::ProcessingInstruction, start)),
         }
         let rest = self.rest();
-        let Some(end) = rest.find("?>") else {
+        let Some(end) = find(rest, b"?>") else {
             return Err(Reader::err_at(ErrorKind::Incomplete, self.s.len()));
         };
         let body = rest.get(..end).unwrap_or("");
@@ -561,9 +691,12 @@ impl<'a> Reader<'a, '_> {
     fn reference(&mut self, out: &mut String) -> Result<(), Error> {
         let start = self.pos;
         let rest = self.rest();
-        let window: String = rest.chars().take(12).collect();
-        let Some(semi) = window.find(';') else {
-            if window.chars().count() < 12 && !window.contains(['<', '"']) {
+        // The reference is looked for in the next 12 characters.
+        let window_end = rest.char_indices().nth(12).map_or(rest.len(), |(i, _)| i);
+        let window = rest.get(..window_end).unwrap_or("");
+        let Some(semi) = window.bytes().position(|b| b == b';') else {
+            let short = rest.char_indices().nth(11).is_none();
+            if short && !window.bytes().any(|b| b == b'<' || b == b'"') {
                 return Err(Reader::err_at(ErrorKind::Incomplete, self.s.len()));
             }
             return Err(self.err(ErrorKind::UnknownEntity));
@@ -577,19 +710,16 @@ impl<'a> Reader<'a, '_> {
             "apos" => '\'',
             _ => {
                 let code = if let Some(hex) = body.strip_prefix("#x") {
-                    if hex.is_empty() || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-                        return Err(self.err(ErrorKind::InvalidCharRef));
-                    }
-                    u32::from_str_radix(hex, 16).ok()
+                    parse_radix(hex, 16)
                 } else if let Some(dec) = body.strip_prefix('#') {
-                    if dec.is_empty() || !dec.chars().all(|c| c.is_ascii_digit()) {
-                        return Err(self.err(ErrorKind::InvalidCharRef));
-                    }
-                    dec.parse::<u32>().ok()
+                    parse_radix(dec, 10)
                 } else {
                     return Err(self.err(ErrorKind::UnknownEntity));
                 };
-                match code.and_then(char::from_u32) {
+                let Some(code) = code else {
+                    return Err(self.err(ErrorKind::InvalidCharRef));
+                };
+                match char::from_u32(code) {
                     Some(c) if is_xml_char(c) => c,
                     _ => return Err(Reader::err_at(ErrorKind::InvalidCharRef, start)),
                 }
@@ -600,35 +730,28 @@ impl<'a> Reader<'a, '_> {
         Ok(())
     }
 
-    fn attr_value(&mut self, quote: char) -> Result<String, Error> {
+    fn attr_value(&mut self, quote: u8) -> Result<String, Error> {
         let mut v = String::new();
         loop {
-            let Some(c) = self.peek() else {
+            let rest = self.rest();
+            let n = plain_len(rest, quote);
+            v.push_str(rest.get(..n).unwrap_or(""));
+            self.pos = self.pos.saturating_add(n);
+            let Some(&b) = rest.as_bytes().get(n) else {
                 return Err(self.err(ErrorKind::Incomplete));
             };
-            match c {
-                _ if c == quote => {
-                    self.bump(c);
+            match b {
+                _ if b == quote => {
+                    self.pos = self.pos.saturating_add(1);
                     return Ok(v);
                 }
-                '<' => return Err(self.err(ErrorKind::LtInAttribute)),
-                '&' => self.reference(&mut v)?,
-                '\r' => {
-                    self.bump(c);
-                    if self.peek() == Some('\n') {
-                        self.bump('\n');
-                    }
+                b'<' => return Err(self.err(ErrorKind::LtInAttribute)),
+                b'&' => self.reference(&mut v)?,
+                b'\r' | b'\t' | b'\n' => {
+                    self.newline(b);
                     v.push(' ');
                 }
-                '\t' | '\n' => {
-                    self.bump(c);
-                    v.push(' ');
-                }
-                _ if !is_xml_char(c) => return Err(self.err(ErrorKind::InvalidChar)),
-                _ => {
-                    self.bump(c);
-                    v.push(c);
-                }
+                _ => return Err(self.err(ErrorKind::InvalidChar)),
             }
         }
     }
@@ -663,10 +786,11 @@ impl<'a> Reader<'a, '_> {
                     self.skip_ws();
                     let quote = match self.peek() {
                         None => return Err(self.err(ErrorKind::Incomplete)),
-                        Some(q @ ('"' | '\'')) => q,
+                        Some('"') => b'"',
+                        Some('\'') => b'\'',
                         Some(_) => return Err(self.err(ErrorKind::MalformedAttribute)),
                     };
-                    self.bump(quote);
+                    self.pos = self.pos.saturating_add(1);
                     let value = self.attr_value(quote)?;
                     if raw.len() >= self.limits.max_attrs {
                         return Err(Reader::err_at(ErrorKind::TooManyAttributes, at));
@@ -716,35 +840,44 @@ impl<'a> Reader<'a, '_> {
 
     fn text(&mut self, out: &mut String) -> Result<(), Error> {
         loop {
-            let Some(c) = self.peek() else {
+            let rest = self.rest();
+            let n = plain_len(rest, 0);
+            out.push_str(rest.get(..n).unwrap_or(""));
+            self.pos = self.pos.saturating_add(n);
+            let Some(&b) = rest.as_bytes().get(n) else {
                 return Err(self.err(ErrorKind::Incomplete));
             };
-            match c {
-                '<' => return Ok(()),
-                '&' => self.reference(out)?,
-                '\r' => {
-                    self.bump(c);
-                    if self.peek() == Some('\n') {
-                        self.bump('\n');
-                    }
+            match b {
+                b'<' => return Ok(()),
+                b'&' => self.reference(out)?,
+                b'\r' => {
+                    self.newline(b);
                     out.push('\n');
                 }
-                ']' if self.rest().starts_with("]]>") => {
+                b']' if self.rest().starts_with("]]>") => {
                     return Err(self.err(ErrorKind::CdataEndInText))
                 }
-                _ if !is_xml_char(c) => return Err(self.err(ErrorKind::InvalidChar)),
-                _ => {
-                    self.bump(c);
-                    out.push(c);
+                b']' => {
+                    self.pos = self.pos.saturating_add(1);
+                    out.push(']');
                 }
+                _ => return Err(self.err(ErrorKind::InvalidChar)),
             }
+        }
+    }
+
+    /// Steps over a tab, LF or CR at `pos` (CR LF as one).
+    fn newline(&mut self, b: u8) {
+        self.pos = self.pos.saturating_add(1);
+        if b == b'\r' && self.rest().starts_with('\n') {
+            self.pos = self.pos.saturating_add(1);
         }
     }
 
     fn cdata(&mut self, out: &mut String) -> Result<(), Error> {
         self.pos = self.pos.saturating_add("<![CDATA[".len());
         let rest = self.rest();
-        let Some(end) = rest.find("]]>") else {
+        let Some(end) = find(rest, b"]]>") else {
             return Err(Reader::err_at(ErrorKind::Incomplete, self.s.len()));
         };
         let body = rest.get(..end).unwrap_or("");
@@ -993,5 +1126,129 @@ mod tests {
         let s = e.to_xml();
         assert!(s.starts_with("<message xmlns=\"jabber:client\""));
         assert_eq!(p(&s).unwrap(), e);
+    }
+
+    #[test]
+    fn byte_helpers_match_std() {
+        for (hay, needle) in [
+            ("a?>b?>", "?>"),
+            ("]]]>", "]]>"),
+            ("", "x"),
+            ("é?é?>", "?>"),
+            ("?", "?>"),
+        ] {
+            assert_eq!(
+                find(hay, needle.as_bytes()),
+                hay.find(needle),
+                "{hay} {needle}"
+            );
+        }
+        for s in [
+            "0",
+            "+5",
+            "-5",
+            "+",
+            "-",
+            "",
+            " 42 ",
+            "4294967295",
+            "4294967296",
+            "1a",
+            "+-1",
+            "٣",
+            "007",
+        ] {
+            assert_eq!(parse_u32(s), s.trim().parse::<u32>().ok(), "{s:?}");
+            assert_eq!(parse_i8(s), s.trim().parse::<i8>().ok(), "{s:?}");
+        }
+        for s in ["-128", "127", "128", "-129", "-0", "+127"] {
+            assert_eq!(parse_i8(s), s.parse::<i8>().ok(), "{s:?}");
+        }
+        assert_eq!(parse_radix("fF", 16), Some(255));
+        assert_eq!(parse_radix("fffffffff", 16), None);
+        for b in [
+            &b"ok"[..],
+            b"a\xffb",
+            b"\xe2\x82",
+            b"\xe2\x82x\xf0\x9f\x98\x80\xc0\x80",
+            b"",
+            b"\xed\xa0\x80",
+        ] {
+            assert_eq!(lossy(b), String::from_utf8_lossy(b));
+        }
+    }
+
+    #[test]
+    fn references_near_the_window_edge() {
+        // The reference is looked for in 12 characters, not 12 bytes.
+        assert_eq!(
+            kind("<a>&#\u{e9}\u{e9}\u{e9}\u{e9}\u{e9};</a>"),
+            ErrorKind::InvalidCharRef
+        );
+        assert_eq!(kind("<a>&#12345678901;</a>"), ErrorKind::UnknownEntity);
+        assert_eq!(kind("<a>&#123456789;</a>"), ErrorKind::InvalidCharRef);
+        assert_eq!(kind("<a>&#x4"), ErrorKind::Incomplete);
+        assert_eq!(
+            parse(b"<a>&#x41;&#65;</a>", &Limits::default(), "")
+                .unwrap()
+                .text(),
+            "AA"
+        );
+    }
+
+    #[test]
+    fn escaping() {
+        let mut t = String::new();
+        escape_text(&mut t, "a&b<c>d\re\"f'g\th\ni\u{1}j\u{FFFE}k\u{e9}");
+        assert_eq!(
+            t,
+            "a&amp;b&lt;c&gt;d&#13;e\"f'g\th\ni\u{FFFD}j\u{FFFD}k\u{e9}"
+        );
+        let mut a = String::new();
+        escape_attr(&mut a, "a&b<c>d\re\"f'g\th\ni\u{1}j\u{FFFF}k\u{e9}");
+        assert_eq!(
+            a,
+            "a&amp;b&lt;c>d&#13;e&quot;f&apos;g&#9;h&#10;i\u{FFFD}j\u{FFFD}k\u{e9}"
+        );
+    }
+
+    #[test]
+    fn text_and_attribute_runs() {
+        let l = Limits::default();
+        let e = parse(
+            "<a b='x\r\ny\tz\n\u{FFFD}\u{F000}]'>p]q]]r\r\ns\rt\tu\u{FFFD}\u{EFFF}</a>".as_bytes(),
+            &l,
+            "",
+        )
+        .unwrap();
+        assert_eq!(e.attr("b"), Some("x y z \u{FFFD}\u{F000}]"));
+        assert_eq!(e.text(), "p]q]]r\ns\nt\tu\u{FFFD}\u{EFFF}");
+        for (bad, at) in [
+            ("<a>xy\u{FFFE}</a>", 5),
+            ("<a>\u{FFFF}</a>", 3),
+            ("<a b='\u{FFFE}'/>", 6),
+            ("<a b='x\u{1}'/>", 7),
+            ("<a>\u{0}</a>", 3),
+        ] {
+            let err = parse(bad.as_bytes(), &l, "").unwrap_err();
+            assert_eq!(
+                (err.kind, err.offset),
+                (ErrorKind::InvalidChar, at),
+                "{bad:?}"
+            );
+        }
+        let err = parse(b"<a>ab]]>", &l, "").unwrap_err();
+        assert_eq!((err.kind, err.offset), (ErrorKind::CdataEndInText, 5));
+        let err = parse(b"<a b='x<'/>", &l, "").unwrap_err();
+        assert_eq!((err.kind, err.offset), (ErrorKind::LtInAttribute, 7));
+        assert_eq!(
+            parse(b"<a b=\"it's\" c='say \"hi\"'/>", &l, "")
+                .unwrap()
+                .attr("c"),
+            Some("say \"hi\"")
+        );
+        assert_eq!(kind("<a>abc"), ErrorKind::Incomplete);
+        assert_eq!(kind("<a b='abc"), ErrorKind::Incomplete);
+        assert_eq!(kind("<a>\r"), ErrorKind::Incomplete);
     }
 }

@@ -1,5 +1,6 @@
 //! SASL for XMPP (RFC 6120 §6): mechanism names, selection by preference, base64, and the
-//! client steps of PLAIN ([`plain`]) and SCRAM-SHA-1/-256 ([`scram`]).
+//! client steps of PLAIN ([`plain`]) and SCRAM-SHA-1/-256 ([`scram`], over the small SHA-1 and
+//! SHA-256 of [`sha`], also used for stanza ids and entity-capability hashes).
 //!
 //! Selection picks the first mechanism of the caller's preference list that the server offers
 //! and that the situation allows (credentials present; PLAIN only over a secure transport
@@ -8,6 +9,7 @@
 
 pub mod plain;
 pub mod scram;
+pub mod sha;
 
 /// A SASL mechanism this client implements.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -47,7 +49,7 @@ impl Mechanism {
     pub fn from_name(name: &str) -> Option<Mechanism> {
         Mechanism::DEFAULT_PREFERENCE
             .into_iter()
-            .find(|m| m.name() == name.trim())
+            .find(|m| m.name() == name.trim_ascii())
     }
 }
 
@@ -108,7 +110,7 @@ pub fn select<'a>(
             Mechanism::Plain => have_credentials && plain_ok,
             Mechanism::ScramSha1 | Mechanism::ScramSha256 => have_credentials,
         };
-        allowed && offered.clone().any(|o| o.trim() == m.name())
+        allowed && offered.clone().any(|o| o.trim_ascii() == m.name())
     })
 }
 
@@ -163,10 +165,12 @@ fn b64_val(c: u8) -> Option<u32> {
 /// # Errors
 /// [`SaslError::BadBase64`] on any other character, bad padding or bad length.
 pub fn base64_decode(s: &str) -> Result<Vec<u8>, SaslError> {
-    let clean: Vec<u8> = s
-        .bytes()
-        .filter(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
-        .collect();
+    let mut clean = Vec::with_capacity(s.len());
+    for b in s.bytes() {
+        if !matches!(b, b' ' | b'\t' | b'\r' | b'\n') {
+            clean.push(b);
+        }
+    }
     if clean == b"=" {
         return Ok(Vec::new());
     }

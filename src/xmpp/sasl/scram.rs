@@ -9,10 +9,9 @@
 //! server signature `v=` (constant-time comparison); `e=` fails the exchange. Messages here
 //! are the raw SCRAM strings; base64 for the XMPP wire is the session's job.
 
+use super::sha::{Digest, Sha};
 use super::{base64_decode, base64_encode, credential_ok, SaslError};
 use crate::xmpp::secret::Secret;
-use hmac::{Hmac, Mac};
-use sha2::Digest;
 
 /// Fewest PBKDF2 iterations accepted (RFC 7677 §4: SHOULD be at least 4096). A lower count
 /// would let a rogue server obtain a cheaply crackable hash.
@@ -29,62 +28,81 @@ pub enum Hash {
     Sha256,
 }
 
-macro_rules! with_hash {
-    ($h:expr, $D:ident => $body:expr) => {
-        match $h {
-            Hash::Sha1 => {
-                type $D = sha1::Sha1;
-                $body
-            }
-            Hash::Sha256 => {
-                type $D = sha2::Sha256;
-                $body
-            }
+/// Both hashes work on 64-byte blocks.
+const BLOCK: usize = 64;
+
+/// An HMAC key (RFC 2104): the inner and outer hashes with the padded key already absorbed,
+/// cloned for each message (PBKDF2 runs thousands of them).
+struct HmacKey {
+    inner: Sha,
+    outer: Sha,
+}
+
+impl HmacKey {
+    fn new(hash: Hash, key: &[u8]) -> HmacKey {
+        let mut block = [0u8; BLOCK];
+        let long;
+        let key = if key.len() > BLOCK {
+            long = Sha::digest(hash, key);
+            long.bytes()
+        } else {
+            key
+        };
+        for (b, k) in block.iter_mut().zip(key) {
+            *b = *k;
         }
-    };
+        let mut inner = Sha::new(hash);
+        let mut outer = inner.clone();
+        // ipad, then opad from it (0x36 ^ 0x6a = 0x5c).
+        for b in &mut block {
+            *b ^= 0x36;
+        }
+        inner.update(&block);
+        for b in &mut block {
+            *b ^= 0x6a;
+        }
+        outer.update(&block);
+        HmacKey { inner, outer }
+    }
+
+    /// `HMAC(key, parts concatenated)`.
+    fn mac(&self, parts: &[&[u8]]) -> Digest {
+        let mut inner = self.inner.clone();
+        for p in parts {
+            inner.update(p);
+        }
+        let mut outer = self.outer.clone();
+        outer.update(inner.finish().bytes());
+        outer.finish()
+    }
 }
 
 impl Hash {
     /// `H(data)`.
     #[must_use]
     pub fn digest(self, data: &[u8]) -> Vec<u8> {
-        with_hash!(self, D => D::digest(data).to_vec())
+        Sha::digest(self, data).bytes().to_vec()
     }
 
     /// `HMAC(key, data)`.
     #[must_use]
     pub fn hmac(self, key: &[u8], data: &[u8]) -> Vec<u8> {
-        with_hash!(self, D => match <Hmac<D> as Mac>::new_from_slice(key) {
-            Ok(mut m) => {
-                m.update(data);
-                m.finalize().into_bytes().to_vec()
-            }
-            Err(_) => Vec::new(),
-        })
+        HmacKey::new(self, key).mac(&[data]).bytes().to_vec()
     }
 
     /// PBKDF2-HMAC (RFC 8018) with one output block (`dkLen` = hash length), as SCRAM's `Hi`.
     #[must_use]
     pub fn pbkdf2(self, password: &[u8], salt: &[u8], iterations: u32) -> Vec<u8> {
-        with_hash!(self, D => {
-            let Ok(base) = <Hmac<D> as Mac>::new_from_slice(password) else {
-                return Vec::new();
-            };
-            let mut m = base.clone();
-            m.update(salt);
-            m.update(&1u32.to_be_bytes());
-            let mut u = m.finalize().into_bytes();
-            let mut acc = u;
-            for _ in 1..iterations {
-                let mut m = base.clone();
-                m.update(&u);
-                u = m.finalize().into_bytes();
-                for (a, b) in acc.iter_mut().zip(u.iter()) {
-                    *a ^= b;
-                }
+        let key = HmacKey::new(self, password);
+        let mut u = key.mac(&[salt, &1u32.to_be_bytes()]);
+        let mut acc = u.bytes().to_vec();
+        for _ in 1..iterations {
+            u = key.mac(&[u.bytes()]);
+            for (a, b) in acc.iter_mut().zip(u.bytes()) {
+                *a ^= b;
             }
-            acc.to_vec()
-        })
+        }
+        acc
     }
 }
 
@@ -92,12 +110,12 @@ impl Hash {
 /// base64(SHA-256(seed || "scram" || counter)[..24]), 32 printable characters.
 #[must_use]
 pub fn derive_nonce(seed: &[u8; 32], counter: u32) -> String {
-    let mut h = sha2::Sha256::new();
+    let mut h = Sha::new(Hash::Sha256);
     h.update(seed);
     h.update(b"scram");
-    h.update(counter.to_be_bytes());
-    let d = h.finalize();
-    base64_encode(d.get(..24).unwrap_or(&[]))
+    h.update(&counter.to_be_bytes());
+    let d = h.finish();
+    base64_encode(d.bytes().get(..24).unwrap_or(&[]))
 }
 
 /// Escapes a SCRAM `saslname`: `=` → `=3D`, `,` → `=2C`.
@@ -219,7 +237,8 @@ impl ScramClient {
         if i.is_empty() || !i.bytes().all(|b| b.is_ascii_digit()) {
             return Err(SaslError::BadIterationCount);
         }
-        let iterations: u32 = i.parse().map_err(|_| SaslError::BadIterationCount)?;
+        let iterations =
+            crate::xmpp::xml::parse_radix(i, 10).ok_or(SaslError::BadIterationCount)?;
         if !(MIN_ITERATIONS..=MAX_ITERATIONS).contains(&iterations) {
             return Err(SaslError::BadIterationCount);
         }
@@ -238,11 +257,10 @@ impl ScramClient {
         auth.push(',');
         auth.push_str(&without_proof);
         let client_sig = h.hmac(&stored_key, auth.as_bytes());
-        let proof: Vec<u8> = client_key
-            .iter()
-            .zip(client_sig.iter())
-            .map(|(a, b)| a ^ b)
-            .collect();
+        let mut proof = client_key;
+        for (a, b) in proof.iter_mut().zip(&client_sig) {
+            *a ^= b;
+        }
         let server_key = h.hmac(&salted, b"Server Key");
         self.server_signature = h.hmac(&server_key, auth.as_bytes());
         self.step = Step::AwaitServerFinal;
@@ -403,5 +421,41 @@ mod tests {
         assert_eq!(a.len(), 32);
         assert_ne!(a, derive_nonce(&[7; 32], 1));
         assert!(nonce_ok(&a));
+    }
+
+    fn hex(b: &[u8]) -> String {
+        b.iter().map(|x| format!("{x:02x}")).collect()
+    }
+
+    #[test]
+    fn hmac_and_pbkdf2_vectors() {
+        // RFC 4231 test case 2 and 6 (key longer than a block), RFC 2202 test case 6.
+        assert_eq!(
+            hex(&Hash::Sha256.hmac(b"Jefe", b"what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        let data = b"Test Using Larger Than Block-Size Key - Hash Key First";
+        assert_eq!(
+            hex(&Hash::Sha256.hmac(&[0xaa; 131], data)),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
+        assert_eq!(
+            hex(&Hash::Sha1.hmac(&[0xaa; 80], data)),
+            "aa4ae5e15272d00e95705637ce8a3b55ed402112"
+        );
+        assert_eq!(hex(&Hash::Sha1.hmac(&[0x0b; 64], b"x")).len(), 40);
+        // RFC 6070 (PBKDF2-HMAC-SHA1), c = 4096.
+        assert_eq!(
+            hex(&Hash::Sha1.pbkdf2(b"password", b"salt", 4096)),
+            "4b007901b765489abead49d926f721d065a429c1"
+        );
+        assert_eq!(
+            hex(&Hash::Sha1.pbkdf2(b"password", b"salt", 1)),
+            "0c60c80f961f0e71f3a9b524af6012062fe037a6"
+        );
+        assert_eq!(
+            hex(&Hash::Sha256.digest(b"abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 }
