@@ -54,6 +54,42 @@ pub fn millis(ms: f64) -> crate::time::Millis {
     crate::time::Millis(whole)
 }
 
+/// `s` split at each `sep`, like `str::split`, but without the standard library's pattern
+/// machinery (a few KB of wasm). `sep` must be ASCII, so every piece is valid UTF-8.
+pub(crate) struct Fields<'a> {
+    rest: Option<&'a str>,
+    sep: u8,
+}
+
+impl<'a> Fields<'a> {
+    pub(crate) fn new(s: &'a str, sep: u8) -> Fields<'a> {
+        Fields { rest: Some(s), sep }
+    }
+
+    /// What is left, unsplit (empty once every piece was taken).
+    pub(crate) fn rest(self) -> &'a str {
+        self.rest.unwrap_or("")
+    }
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let s = self.rest?;
+        match s.as_bytes().iter().position(|&b| b == self.sep) {
+            Some(i) => {
+                self.rest = s.get(i.saturating_add(1)..);
+                s.get(..i)
+            }
+            None => {
+                self.rest = None;
+                Some(s)
+            }
+        }
+    }
+}
+
 /// Calls a client's JavaScript event sink as `emit(kind, ...args)`. An exception thrown by a
 /// page handler is swallowed here so it never unwinds through a session.
 /// Up to three arguments go by a direct call; more through one array.

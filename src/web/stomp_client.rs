@@ -14,7 +14,7 @@ use js_sys::{Array, Function, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 use super::driver::{DebugHook, Driver, Incoming, Protocol, Wire};
-use super::emit;
+use super::{emit, Fields};
 use crate::stomp::session::lossy;
 use crate::stomp::{
     redact, AckMode, AckRef, AckToken, ConnectOptions, Event, Limits, MessageRef, OpId, Session,
@@ -466,7 +466,7 @@ fn pairs(flat: &str) -> Vec<(&str, &str)> {
     if flat.is_empty() {
         return out;
     }
-    let mut it = flat.split('\0');
+    let mut it = Fields::new(flat, 0);
     while let (Some(k), Some(v)) = (it.next(), it.next()) {
         out.push((k, v));
     }
@@ -514,7 +514,7 @@ impl StompCore {
     /// reconnect delay, max reconnect delay, max reconnect attempts; `u32::MAX` keeps the
     /// default.
     pub fn connect(&mut self, urls: &str, text: &str, nums: &[u32], flags: u32) {
-        let mut fields = text.splitn(5, '\0');
+        let mut fields = Fields::new(text, 0);
         let mut field = |bit: u32| {
             let v = fields.next().unwrap_or_default();
             (flags & bit != 0).then(|| String::from(v))
@@ -523,7 +523,7 @@ impl StompCore {
         let passcode = field(F_PASSCODE);
         let host = field(F_HOST);
         let versions = field(F_VERSIONS);
-        let headers = fields.next().unwrap_or_default();
+        let headers = fields.rest();
         let mut opts = ConnectOptions {
             login,
             passcode,
@@ -535,9 +535,8 @@ impl StompCore {
             ..ConnectOptions::default()
         };
         if let Some(list) = versions {
-            opts.accept_versions = list
-                .split(',')
-                .filter_map(|v| Version::parse(v.trim().as_bytes()))
+            opts.accept_versions = Fields::new(&list, b',')
+                .filter_map(|v| Version::parse(v.trim_ascii().as_bytes()))
                 .collect();
         }
         let num = |i: usize| nums.get(i).copied().filter(|v| *v != DEFAULT);
@@ -560,7 +559,7 @@ impl StompCore {
                 ..Limits::default()
             };
         }
-        opts.urls = urls.split('\n').map(String::from).collect();
+        opts.urls = Fields::new(urls, b'\n').map(String::from).collect();
         opts.reconnect.enabled = flags & F_RECONNECT != 0;
         if let Some(v) = num(5) {
             opts.reconnect.initial_delay_ms = v;
@@ -873,6 +872,20 @@ mod tests {
         assert_eq!(pairs("a\0b\0c\0"), vec![("a", "b"), ("c", "")]);
         // A dangling name has no value and is dropped.
         assert_eq!(pairs("a\0b\0c"), vec![("a", "b")]);
+    }
+
+    #[test]
+    fn fields_split_like_str_split() {
+        for (s, sep) in [("a,b,,c", b','), ("", b','), (",", b','), ("é\0ü\0", 0)] {
+            let want: Vec<&str> = s.split(char::from(sep)).collect();
+            assert_eq!(Fields::new(s, sep).collect::<Vec<_>>(), want, "{s:?}");
+        }
+        let mut f = Fields::new("a\0b\0c\0d", 0);
+        assert_eq!((f.next(), f.next()), (Some("a"), Some("b")));
+        assert_eq!(f.rest(), "c\0d");
+        let mut f = Fields::new("a", 0);
+        assert_eq!(f.next(), Some("a"));
+        assert_eq!(f.rest(), "");
     }
 
     #[test]

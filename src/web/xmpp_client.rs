@@ -224,7 +224,7 @@ impl XmppCore {
         nums: &[u32],
     ) {
         let mut list: Vec<String> = Vec::new();
-        for u in urls.split('\n') {
+        for u in super::Fields::new(urls, b'\n') {
             if !u.is_empty() {
                 list.push(String::from(u));
             }
@@ -242,7 +242,7 @@ impl XmppCore {
         }
         if let Some(list) = mechanisms {
             config.mechanisms = Vec::new();
-            for m in list.split(',') {
+            for m in super::Fields::new(&list, b',') {
                 if let Some(m) = Mechanism::from_name(m) {
                     config.mechanisms.push(m);
                 }

@@ -490,6 +490,41 @@ test("heart-beats 1000/1000: the connection survives 5 s of idling and still car
   });
 });
 
+test("heart-beats on: 500 messages coming in do not re-arm a timer per message", T, async () => {
+  const dest = `/queue/${unique("hb-timers")}`;
+  await withPage(async (page) => {
+    const r = await page.evaluate(async (dest) => {
+      // Plain setTimeout for every timer (a headless page may count as hidden, which moves
+      // timers to the background ticker).
+      await window.StompClient.__setTicker("timeout");
+      // Incoming heart-beats only: the deadline (last byte in + 2 periods) moves with every
+      // message received.
+      const c = await window.openClient({ heartbeatOutgoing: 0, heartbeatIncoming: 10000 });
+      const { sub, got } = window.collect(c, dest, { receipt: "hbt-sub" });
+      await window.within(sub.receipt, 5000, "subscribe receipt");
+      // Counted from here: every setTimeout made while 500 messages go out and come back.
+      const real = window.setTimeout;
+      let calls = 0;
+      window.setTimeout = function (...a) {
+        calls++;
+        return real.apply(this, a);
+      };
+      const t0 = performance.now();
+      for (let i = 0; i < 500; i++) c.send(`m${i}`, dest);
+      while (got.length < 500 && performance.now() - t0 < 10000) await new Promise((f) => real(f, 50));
+      window.setTimeout = real;
+      await window.StompClient.__setTicker("auto");
+      return { got: got.length, calls, connected: c.connected, ms: performance.now() - t0 };
+    }, dest);
+    assert.equal(r.got, 500);
+    assert.equal(r.connected, true);
+    // Re-arming on every move would take one setTimeout per millisecond with traffic.
+    console.log(`# ${r.calls} setTimeout calls while 500 messages came in over ${Math.round(r.ms)} ms`);
+    assert.ok(r.calls < 10, `${r.calls} setTimeout calls for 500 messages`);
+    assert.deepEqual(page.problems, []);
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 // 9. The pre-open queue.
 
