@@ -8,6 +8,7 @@
 //! and events between the browser and a core.
 
 pub mod reconnect;
+pub mod text;
 pub mod time;
 
 #[cfg(feature = "stomp")]

@@ -18,6 +18,7 @@ use super::codec::{encode, push_decimal, Decoder, Error, ItemRef, Limits};
 use super::frame::{Command, FrameRef, HeaderIter, Version};
 use super::map::{StrMap, StrSet};
 use crate::reconnect::{redact_url, Next, Reconnect, ReconnectConfig};
+use crate::text::{lossy, push_lossy};
 use crate::time::Millis;
 
 /// Close code for a normal close (DISCONNECT done, or after a server ERROR frame).
@@ -513,36 +514,6 @@ fn id_string(prefix: &str, n: u32) -> String {
     v.extend_from_slice(prefix.as_bytes());
     push_decimal(&mut v, usize::try_from(n).unwrap_or(usize::MAX));
     String::from_utf8(v).unwrap_or_default()
-}
-
-/// Appends `bytes` as text, each invalid UTF-8 sequence replaced by U+FFFD (like
-/// `String::from_utf8_lossy`, with less code: `from_utf8` is in the binary anyway).
-fn push_lossy(out: &mut String, mut bytes: &[u8]) {
-    loop {
-        match core::str::from_utf8(bytes) {
-            Ok(s) => {
-                out.push_str(s);
-                return;
-            }
-            Err(e) => {
-                let (good, rest) = bytes
-                    .split_at_checked(e.valid_up_to())
-                    .unwrap_or((bytes, b""));
-                out.push_str(core::str::from_utf8(good).unwrap_or_default());
-                out.push('\u{FFFD}');
-                match e.error_len() {
-                    Some(n) => bytes = rest.get(n..).unwrap_or_default(),
-                    None => return,
-                }
-            }
-        }
-    }
-}
-
-pub(crate) fn lossy(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    push_lossy(&mut out, bytes);
-    out
 }
 
 fn owned_headers(f: &FrameRef<'_>) -> Pairs {
@@ -1962,24 +1933,6 @@ mod tests {
                 v.iter().map(|p| p.0).collect::<Vec<_>>(),
                 want.iter().map(|p| p.0).collect::<Vec<_>>()
             );
-        }
-    }
-
-    #[test]
-    fn lossy_matches_std() {
-        let cases: [&[u8]; 9] = [
-            b"",
-            b"plain",
-            "é€😀".as_bytes(),
-            b"a\xffb",
-            b"\xff\xfe",
-            b"ab\xe2\x82",
-            b"\xe2\x82a\xf0\x9f\x98",
-            b"\xc0\x80\xed\xa0\x80x",
-            b"\xf4\x90\x80\x80",
-        ];
-        for c in cases {
-            assert_eq!(lossy(c), String::from_utf8_lossy(c), "{c:?}");
         }
     }
 

@@ -15,11 +15,11 @@ use wasm_bindgen::prelude::*;
 
 use super::driver::{DebugHook, Driver, Incoming, Protocol, Wire};
 use super::{emit, Fields};
-use crate::stomp::session::lossy;
 use crate::stomp::{
     redact, AckMode, AckRef, AckToken, ConnectOptions, Event, Limits, MessageRef, OpId, Session,
     Transmit, Version,
 };
+use crate::text::lossy;
 use crate::time::Millis;
 
 impl Protocol for Session {

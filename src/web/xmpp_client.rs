@@ -281,7 +281,7 @@ impl XmppCore {
                 emit(
                     &f,
                     EV_DEBUG,
-                    &[dir.into(), redact(&crate::xmpp::xml::lossy(data)).into()],
+                    &[dir.into(), redact(&crate::text::lossy(data)).into()],
                 );
             }))
         } else {

@@ -495,30 +495,6 @@ pub fn parse_i8(s: &str) -> Option<i8> {
     i8::try_from(if neg { -v } else { v }).ok()
 }
 
-/// `data` as text, each invalid UTF-8 sequence replaced by U+FFFD, as
-/// `String::from_utf8_lossy` does (whose chunk iterator costs about 1 KB more wasm); for
-/// debug logs of raw WebSocket messages.
-#[must_use]
-pub fn lossy(mut data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len());
-    loop {
-        match core::str::from_utf8(data) {
-            Ok(s) => {
-                out.push_str(s);
-                return out;
-            }
-            Err(e) => {
-                let (valid, bad) = data
-                    .split_at_checked(e.valid_up_to())
-                    .unwrap_or((data, &[]));
-                out.push_str(core::str::from_utf8(valid).unwrap_or(""));
-                out.push('\u{FFFD}');
-                data = bad.get(e.error_len().unwrap_or(bad.len())..).unwrap_or(&[]);
-            }
-        }
-    }
-}
-
 /// Length of the run at the start of `s` that character data (`quote` 0) or an attribute
 /// value quoted by `quote` copies as is: it stops at markup (`<`, `&`), CR, the quote, in
 /// attribute values at tab and LF (normalised to spaces), in text at `]` (for `]]>`), and at
@@ -1166,16 +1142,6 @@ mod tests {
         }
         assert_eq!(parse_radix("fF", 16), Some(255));
         assert_eq!(parse_radix("fffffffff", 16), None);
-        for b in [
-            &b"ok"[..],
-            b"a\xffb",
-            b"\xe2\x82",
-            b"\xe2\x82x\xf0\x9f\x98\x80\xc0\x80",
-            b"",
-            b"\xed\xa0\x80",
-        ] {
-            assert_eq!(lossy(b), String::from_utf8_lossy(b));
-        }
     }
 
     #[test]
