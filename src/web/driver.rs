@@ -3,8 +3,10 @@
 //! [`Driver`] feeds socket events, the time and the page's environment (network `online` /
 //! `offline`, page visibility) into the core, then drains it: frames to the socket, requests
 //! to open a new socket (reconnection: the core decides when and where, the driver only
-//! opens it), events to the client's handler, and its next deadline into the single timer.
-//! Events are handed out only after the core is released, so a JavaScript handler may call
+//! opens it), events to the client's handler, and its next deadline into the single timer
+//! (re-armed only when the deadline comes earlier: a timer that fires early is harmless to
+//! the cores). A client may take WebSocket messages itself ([`Driver::on_data`]) and batch
+//! what the core hands out ([`Driver::on_drained`]). Events are handed out only after the core is released, so a JavaScript handler may call
 //! straight back into the client. The socket's, the timer's and the listeners' closures hold
 //! only weak references, so dropping the client frees everything; [`stats`] counts what is
 //! alive, for leak tests.

@@ -4,7 +4,10 @@
 //! events onto one JavaScript `emit(kind, …)` callback; js/stomp.js turns those into the
 //! page's `onopen`/`onmessage`/`onreconnecting`/… handlers and Promises. The session decides
 //! everything about the protocol, reconnection included; this file only converts values (and
-//! supplies the jitter seed, from `Math.random`).
+//! supplies the jitter seed, from `Math.random`). On the receive path it takes MESSAGEs from
+//! the session as they are decoded (borrowed, `Session::handle_data_with`) and packs those of
+//! one WebSocket message into one batch for JavaScript, bodies given as parts of the message
+//! itself where they can be (the layout is described below).
 
 use std::borrow::Cow;
 use std::cell::RefCell;
