@@ -171,3 +171,16 @@ fn whole_frames_in_one_chunk_are_all_named_in_the_input() {
     let (events, in_input) = receive_with(&mut s, 1, &data);
     assert_eq!((events.len(), in_input), (50, 50));
 }
+
+#[test]
+fn an_ack_token_borrowed_and_back_is_the_same() {
+    let t = fullduplex::stomp::AckToken {
+        message_id: "m-1".into(),
+        subscription: "sub-é".into(),
+        ack: Some("a".into()),
+        connection: 3,
+    };
+    assert_eq!(t.as_ref().to_token(), t);
+    let t = fullduplex::stomp::AckToken { ack: None, ..t };
+    assert_eq!(t.as_ref().to_token(), t);
+}

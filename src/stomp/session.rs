@@ -165,6 +165,19 @@ pub struct AckRef<'a> {
     pub connection: u32,
 }
 
+impl AckToken {
+    /// The same token, borrowed ([`AckRef::to_token`] is the way back).
+    #[must_use]
+    pub fn as_ref(&self) -> AckRef<'_> {
+        AckRef {
+            message_id: self.message_id.as_bytes(),
+            subscription: self.subscription.as_bytes(),
+            ack: self.ack.as_ref().map(String::as_bytes),
+            connection: self.connection,
+        }
+    }
+}
+
 impl AckRef<'_> {
     /// The owned token (bytes that are not UTF-8 replaced, as everywhere in events).
     #[must_use]

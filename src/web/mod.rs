@@ -7,6 +7,7 @@
 
 pub mod driver;
 pub mod error;
+mod memory;
 pub mod socket;
 pub mod timer;
 

@@ -44,94 +44,6 @@ pub enum SocketEvent<'a> {
     },
 }
 
-#[wasm_bindgen(inline_js = "
-const enc = new TextEncoder();
-let memory = null, bytes = null, view = null;
-export function fd_rx_init(m) { memory = m; }
-export function fd_rx(e, at, cap, time) {
-  const data = e.data;
-  if (bytes === null || bytes.buffer !== memory.buffer) {
-    bytes = new Uint8Array(memory.buffer);
-    view = new DataView(memory.buffer);
-  }
-  const t = e.timeStamp;
-  view.setFloat64(time, typeof t === 'number' && t > 0 ? t : performance.now(), true);
-  if (typeof data === 'string') {
-    const n = data.length;
-    if (n > cap) return -n;
-    // A short string's ASCII by hand (faster than a call to encodeInto in Chromium); long
-    // strings and whatever is not ASCII by encodeInto.
-    let i = 0;
-    for (const m = n <= 1024 ? n : 0; i < m; i++) {
-      const c = data.charCodeAt(i);
-      if (c > 127) break;
-      bytes[at + i] = c;
-    }
-    if (i === n) return 2 * n;
-    const r = enc.encodeInto(data.slice(i), bytes.subarray(at + i, at + cap));
-    return r.read === n - i ? 2 * (i + r.written) : -3 * n;
-  }
-  if (!(data instanceof ArrayBuffer)) return NaN;
-  const n = data.byteLength;
-  if (n > cap) return -n;
-  bytes.set(new Uint8Array(data), at);
-  return 2 * n + 1;
-}
-")]
-extern "C" {
-    /// Tells `fd_rx` where wasm memory is (once per socket: the memory object never changes).
-    fn fd_rx_init(memory: &JsValue);
-    /// Writes message event `e`'s data (a string as UTF-8, or an `ArrayBuffer`'s bytes) at
-    /// wasm address `at`, if it fits in `cap` bytes: twice the byte count, plus one for binary
-    /// data; else minus the room needed (NaN: neither a string nor an `ArrayBuffer`). Its
-    /// `timeStamp` goes to address `time` as a little-endian f64 (saving a call to read the
-    /// clock). One call into JavaScript per message, and no copy on the way but this one.
-    fn fd_rx(e: &MessageEvent, at: u32, cap: u32, time: u32) -> f64;
-}
-
-/// Message event `e`'s bytes written into `rx` (grown as needed; it is reused from message to
-/// message, so receiving allocates nothing once it is big enough), and whether they came as a
-/// binary message; `None` for data that is neither a string nor an `ArrayBuffer`. A string
-/// gets room for one byte per UTF-16 unit first (ASCII), then for three (the most UTF-8
-/// needs) if that was not enough.
-fn receive_into<'a>(
-    rx: &'a mut Vec<u8>,
-    time: &mut [u8; 8],
-    e: &MessageEvent,
-) -> Option<(&'a [u8], bool)> {
-    for _ in 0..3 {
-        // The addresses are handed to JavaScript, which writes there (exposed provenance).
-        #[allow(clippy::as_conversions)]
-        let at = u32::try_from(rx.as_mut_ptr() as usize).ok()?;
-        #[allow(clippy::as_conversions)]
-        let time_at = u32::try_from(time.as_mut_ptr() as usize).ok()?;
-        let cap = u32::try_from(rx.len()).unwrap_or(u32::MAX);
-        let n = fd_rx(e, at, cap, time_at);
-        if n.is_nan() {
-            return None;
-        }
-        // Whole numbers within ±3 × 2^33: the casts are exact.
-        #[allow(
-            clippy::as_conversions,
-            clippy::cast_possible_truncation,
-            clippy::cast_sign_loss
-        )]
-        let n = if n >= 0.0 {
-            Ok(n as u64)
-        } else {
-            Err((-n) as usize)
-        };
-        match n {
-            Ok(n) => {
-                let len = usize::try_from(n / 2).ok()?;
-                return rx.get(..len).map(|d| (d, n % 2 == 1));
-            }
-            Err(room) => rx.resize(room, 0),
-        }
-    }
-    None
-}
-
 /// Above this, the receive buffer is given back after a message that used less than a quarter
 /// of it: one huge message should not pin its size for the socket's life.
 const KEEP: usize = 256 * 1024;
@@ -187,12 +99,11 @@ impl Socket {
             });
         });
         let cb = on_event.clone();
-        fd_rx_init(&wasm_bindgen::memory());
         let mut rx: Vec<u8> = Vec::new();
         let mut time = [0u8; 8];
         let message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
             let mut used = 0;
-            if let Some((data, binary)) = receive_into(&mut rx, &mut time, &e) {
+            if let Some((data, binary)) = super::memory::receive_into(&mut rx, &mut time, &e) {
                 used = data.len();
                 cb(SocketEvent::Message {
                     data,

@@ -275,12 +275,7 @@ impl Inbox {
                 binary,
                 place: None,
             },
-            ack.as_ref().map(|t| AckRef {
-                message_id: t.message_id.as_bytes(),
-                subscription: t.subscription.as_bytes(),
-                ack: t.ack.as_ref().map(String::as_bytes),
-                connection: t.connection,
-            }),
+            ack.as_ref().map(AckToken::as_ref),
         );
     }
 
@@ -296,14 +291,15 @@ impl Inbox {
         self.text.extend_from_slice(subscription.as_bytes());
         put_u32(out, headers.len());
         for (k, v) in headers {
-            let k = text_of(k);
-            match self.names.iter().position(|n| n.as_slice() == k.as_bytes()) {
+            // Names are compared as they came (a known name is not even validated again).
+            match self.names.iter().position(|n| n.as_slice() == k) {
                 Some(i) => put_u32(out, i | NAME_KNOWN),
                 None => {
-                    put_u32(out, utf16_len(&k));
-                    self.text.extend_from_slice(k.as_bytes());
+                    let name = text_of(k);
+                    put_u32(out, utf16_len(&name));
+                    self.text.extend_from_slice(name.as_bytes());
                     if self.names.len() < MAX_NAMES {
-                        self.names.push(k.as_bytes().to_vec());
+                        self.names.push(k.to_vec());
                     }
                 }
             }
@@ -392,39 +388,11 @@ struct Body<'a> {
     place: Option<(usize, usize)>,
 }
 
-#[wasm_bindgen(inline_js = "
-let memory = null, bytes = null;
-export function fd_batch_init(m) { memory = m; }
-export function fd_batch(f, kind, at, len, source) {
-  if (bytes === null || bytes.buffer !== memory.buffer) bytes = new Uint8Array(memory.buffer);
-  try { f(kind, bytes.subarray(at, at + len), source); } catch (e) {}
-}
-")]
-extern "C" {
-    /// Tells `fd_batch` where wasm memory is (the memory object never changes).
-    fn fd_batch_init(memory: &JsValue);
-    /// `f(kind, view, source)` with a `Uint8Array` view of the `len` bytes of wasm memory at
-    /// `at` (valid only during the call: JavaScript reads it at once). One call into
-    /// JavaScript; what `f` throws is swallowed, as by [`emit`].
-    fn fd_batch(f: &Function, kind: u32, at: u32, len: u32, source: &JsValue);
-}
-
-/// `emit(kind, view of bytes, source)`, the view made without copying `bytes`.
-fn emit_view(f: &Function, kind: u32, bytes: &[u8], source: &JsValue) {
-    // The address of the bytes, as wasm memory offsets are.
-    #[allow(clippy::as_conversions)]
-    let at = u32::try_from(bytes.as_ptr() as usize);
-    match (at, u32::try_from(bytes.len())) {
-        (Ok(at), Ok(len)) => fd_batch(f, kind, at, len, source),
-        _ => emit(f, kind, &[Uint8Array::from(bytes).into(), source.clone()]),
-    }
-}
-
 fn flush(f: &Function, inbox: &RefCell<Inbox>) {
     // Taken out before the call: a page handler may call back in and receive more.
     let batch = inbox.borrow_mut().take();
     if let Some((batch, source)) = batch {
-        emit_view(
+        super::memory::call_with_view(
             f,
             EV_MESSAGES,
             &batch,
@@ -501,7 +469,6 @@ impl StompCore {
     #[must_use]
     pub fn new(emit: Function) -> StompCore {
         LIVE_CORES.with(|c| c.set(c.get().saturating_add(1)));
-        fd_batch_init(&wasm_bindgen::memory());
         StompCore {
             emit,
             driver: None,
