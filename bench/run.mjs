@@ -504,11 +504,13 @@ async function profileSection(templates) {
     ["STOMP decode, 64 KiB text", "fullduplex-stomp", "64 KiB", false, 2000],
     ["STOMP decode, 64 KiB binary", "fullduplex-stomp", "64 KiB", true, 4000],
     ["STOMP decode, 1 MiB text", "fullduplex-stomp", "1 MiB", false, 100],
+    // Through the loopback server (section 1b), where the browser's own per-message work shows.
+    ["STOMP loopback, 100 B text", "fullduplex-stomp", "100 B", false, 20000, `${loop.url}/stomp`],
   ];
-  for (const [name, lib, size, binary, n] of cases) {
+  for (const [name, lib, size, binary, n, url = "ws://127.0.0.1:9/fake/stomp"] of cases) {
     log(`profile: ${name}`);
     try {
-      await call(lib, "decodeSetup", { url: "ws://127.0.0.1:9/fake/stomp", template: templates[size], binary, size });
+      await call(lib, "decodeSetup", { url, template: templates[size], binary, size });
       await call(lib, "decodeRun", n);
       out[name] = await profileRun(lib, (k) => call(lib, "decodeRun", k), n);
     } catch (e) {

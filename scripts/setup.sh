@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the build, the tests and the demo need, skipping what is present:
-# the wasm32 target, wasm-bindgen-cli at exactly the version in Cargo.lock, Debian packages
-# (Chromium and its driver, RabbitMQ, Prosody), and the npm dev dependencies.
+# the wasm32 target (and, if a nightly toolchain is installed, its rust-src for smaller
+# builds), wasm-bindgen-cli at exactly the version in Cargo.lock, Debian packages (Chromium
+# and its driver, RabbitMQ, Prosody), and the npm dev dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -11,6 +12,20 @@ step() { printf '== setup: %s\n' "$*"; }
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   step "rustup target add wasm32-unknown-unknown"
   rustup target add wasm32-unknown-unknown
+fi
+
+# Optional, for size: when a nightly toolchain is installed, give it rust-src and the wasm32 std
+# so scripts/build.sh can rebuild std with immediate-abort panics. Best effort: without them
+# the build uses the stable toolchain.
+if rustup run nightly rustc -V >/dev/null 2>&1; then
+  sysroot=$(rustup run nightly rustc --print sysroot)
+  if [ ! -d "$sysroot/lib/rustlib/src/rust/library/std" ] ||
+    [ ! -d "$sysroot/lib/rustlib/wasm32-unknown-unknown/lib" ]; then
+    step "rustup component add rust-src, target add wasm32-unknown-unknown (nightly; optional)"
+    timeout 300 rustup component add rust-src --toolchain nightly >/dev/null 2>&1 &&
+      timeout 300 rustup target add wasm32-unknown-unknown --toolchain nightly >/dev/null 2>&1 ||
+      echo "setup: no nightly rust-src/wasm32 std; release builds use the stable toolchain" >&2
+  fi
 fi
 
 # wasm-bindgen-cli must match the wasm-bindgen crate exactly.
