@@ -45,7 +45,7 @@ const XMPP_DOMAIN = env.XMPP_DOMAIN ?? "localhost";
 
 const CFG = SMOKE
   ? { reps: 1, targetMs: 10, warmup: false, e2eM: 300, e2eReps: 1, latRate: 500, latMs: 300, latReps: 1, loginReps: 1 }
-  : { reps: 7, targetMs: 300, warmup: true, e2eM: 10000, e2eReps: 5, latRate: 500, latMs: 4000, latReps: 3, loginReps: 7 };
+  : { reps: 11, targetMs: 300, warmup: true, e2eM: 10000, e2eReps: 5, latRate: 500, latMs: 4000, latReps: 5, loginReps: 7 };
 
 const SIZES = { "100 B": 100, "1 KiB": 1024, "64 KiB": 65536, "1 MiB": 1048576 };
 const log = (...a) => console.error("[bench]", ...a);
