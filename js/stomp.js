@@ -3,7 +3,7 @@
 // index.d.ts. Reconnect decisions, re-subscribing and re-sending are the core's; this file
 // keeps the page's handlers bound to subscription ids, which survive reconnects.
 import { CoreHandle, call } from "./common.js";
-import { sharedClient } from "./shared/tab.js";
+import { sharedStomp } from "./shared/tab-stomp.js";
 import { load, loadedModule } from "./loader.js";
 
 // Event kinds emitted by src/web/stomp_client.rs.
@@ -94,7 +94,7 @@ const wants = (headers, name) =>
 export class StompClient {
   constructor(options) {
     // `{ shared: true }`: a proxy to the one session in the SharedWorker (js/shared/), if any.
-    const shared = options && options.shared ? sharedClient("stomp", StompClient) : null;
+    const shared = options && options.shared ? sharedStomp(StompClient) : null;
     if (shared) return shared;
     this.onopen = null;
     this.onmessage = null;

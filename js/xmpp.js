@@ -1,7 +1,7 @@
 // XmppClient: the talk's callback API (onopen, onclose, onmessage, onpresence,
 // connect(url, domain)) plus Promises, over the wasm XmppCore. Types and docs: index.d.ts.
 import { CoreHandle, call } from "./common.js";
-import { sharedClient } from "./shared/tab.js";
+import { sharedXmpp } from "./shared/tab-xmpp.js";
 
 // Event kinds emitted by src/web/xmpp_client.rs.
 const READY = 1, ONLINE = 2, MESSAGE = 3, PRESENCE = 4, ROSTER = 5, COMPLETED = 6;
@@ -35,7 +35,7 @@ function xmppError(condition, text, stanzas) {
 export class XmppClient {
   constructor(options) {
     // `{ shared: true }`: a proxy to the one session in the SharedWorker (js/shared/), if any.
-    const shared = options && options.shared ? sharedClient("xmpp", XmppClient) : null;
+    const shared = options && options.shared ? sharedXmpp(XmppClient) : null;
     if (shared) return shared;
     this.onopen = null;
     this.onclose = null;
