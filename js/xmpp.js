@@ -14,9 +14,17 @@ const X_JOIN = 1, X_LEAVE = 2, X_CARBONS_ON = 3, X_CARBONS_OFF = 4, X_DISCO_INFO
 // connect() flags (src/web/xmpp_client.rs F_*).
 const F_ALLOW_PLAIN = 1, F_DEBUG = 2, F_NO_SM = 4, F_NO_RECEIPTS = 8, F_NO_RECONNECT = 16;
 
-// A message from its fields as src/web/xmpp_client.rs `message` lists them.
-function message([from, to, type, id, body, subject, thread, carbon, chatState, receiptRequested, delay, archiveId, xml]) {
-  return { from, to, type, id, body, subject, thread, carbon, chatState, receiptRequested, delay, archiveId, xml };
+// The fields of a record from src/web/xmpp_client.rs `Record`: each ends in NUL; U+0001 is null.
+function fields(record) {
+  const a = record.split("\0");
+  for (let i = 0; i < a.length; i++) if (a[i] === "\u0001") a[i] = null;
+  return a;
+}
+
+// A message from its record, fields as src/web/xmpp_client.rs `message` lists them.
+function message(record) {
+  const [from, to, type, id, body, subject, thread, carbon, chatState, receipt, delay, archiveId, xml] = fields(record);
+  return { from, to, type, id, body, subject, thread, carbon, chatState, receiptRequested: receipt !== null, delay, archiveId, xml };
 }
 
 // A non-negative integer argument, else undefined.
@@ -254,9 +262,11 @@ export class XmppClient {
       case CHATSTATE:
         call(this.onchatstate, this, a, b);
         break;
-      case PRESENCE:
-        call(this.onpresence, this, { from: a, to: b, type: c, show: d, status: e, priority: f, xml: g });
+      case PRESENCE: {
+        const [from, to, type, show, status, xml] = fields(a);
+        call(this.onpresence, this, { from, to, type, show, status, priority: b, xml });
         break;
+      }
       case ROSTER:
         call(this.onroster, this, a, { reloaded: false });
         break;

@@ -71,6 +71,44 @@ proptest! {
         prop_assert_eq!(back.attr("xml:lang"), Some(w.as_str()));
     }
 
+    /// The byte-level escapers agree with a char-by-char reference on any string, the
+    /// characters XML cannot carry (controls, U+FFFE, U+FFFF) and their UTF-8 neighbours
+    /// (U+EFFF, U+F000, U+FFFD) mixed in.
+    #[test]
+    fn escapers_match_char_reference(
+        parts in proptest::collection::vec(prop_oneof![
+            any::<String>(),
+            Just("\u{FFFE}\u{FFFF}\u{FFFD}\u{EFFF}\u{F000}\u{EFBF}".to_string()),
+            Just("\u{0}\u{1}\u{1F}\t\n\r\u{7F}&<>\"'".to_string()),
+        ], 0..6)
+    ) {
+        let s = parts.concat();
+        for attr in [false, true] {
+            let mut want = String::new();
+            for c in s.chars() {
+                match c {
+                    '&' => want.push_str("&amp;"),
+                    '<' => want.push_str("&lt;"),
+                    '>' if !attr => want.push_str("&gt;"),
+                    '"' if attr => want.push_str("&quot;"),
+                    '\'' if attr => want.push_str("&apos;"),
+                    '\t' if attr => want.push_str("&#9;"),
+                    '\n' if attr => want.push_str("&#10;"),
+                    '\r' => want.push_str("&#13;"),
+                    _ if !is_xml_char(c) => want.push('\u{FFFD}'),
+                    _ => want.push(c),
+                }
+            }
+            let mut got = String::new();
+            if attr {
+                xml::escape_attr(&mut got, &s);
+            } else {
+                xml::escape_text(&mut got, &s);
+            }
+            prop_assert_eq!(got, want);
+        }
+    }
+
     #[test]
     fn parse_random_bytes_never_panics(b in proptest::collection::vec(any::<u8>(), 0..300)) {
         let _ = xml::parse(&b, &Limits::default(), NS_CLIENT);

@@ -126,27 +126,50 @@ fn set(o: &Object, k: &str, v: &JsValue) {
     let _ = Reflect::set(o, &JsValue::from_str(k), v);
 }
 
-/// A message's fields in the order js/xmpp.js reads them.
-fn message(m: &Message) -> Array {
-    let a = Array::new();
-    for v in [
-        opt(m.from.as_deref()),
-        opt(m.to.as_deref()),
-        opt(m.kind.as_deref()),
-        opt(m.id.as_deref()),
-        opt(m.body.as_deref()),
-        opt(m.subject.as_deref()),
-        opt(m.thread.as_deref()),
-        opt(m.carbon),
-        opt(m.chat_state),
-        m.receipt_request.into(),
-        opt(m.delay.as_deref()),
-        opt(m.archive_id.as_deref()),
-        JsValue::from_str(&m.xml),
-    ] {
-        a.push(&v);
+/// Fields of a stanza event as one string, for one crossing and one text decode instead of
+/// one per field: each field followed by NUL; a missing field is U+0001. Neither character
+/// can be in XML content, so no value holds one (a stray one would become U+FFFD).
+/// js/xmpp.js `fields` splits it.
+#[derive(Default)]
+struct Record(String);
+
+impl Record {
+    fn field(&mut self, v: Option<&str>) -> &mut Self {
+        match v {
+            None => self.0.push('\u{1}'),
+            Some(v) if v.bytes().any(|b| b <= 1) => {
+                for c in v.chars() {
+                    self.0.push(if c <= '\u{1}' { '\u{FFFD}' } else { c });
+                }
+            }
+            Some(v) => self.0.push_str(v),
+        }
+        self.0.push('\0');
+        self
     }
-    a
+
+    fn done(&self) -> JsValue {
+        JsValue::from_str(&self.0)
+    }
+}
+
+/// A message's fields in the order js/xmpp.js `message` reads them.
+fn message(m: &Message) -> JsValue {
+    let mut r = Record(String::with_capacity(m.xml.len().saturating_add(128)));
+    r.field(m.from.as_deref())
+        .field(m.to.as_deref())
+        .field(m.kind.as_deref())
+        .field(m.id.as_deref())
+        .field(m.body.as_deref())
+        .field(m.subject.as_deref())
+        .field(m.thread.as_deref())
+        .field(m.carbon)
+        .field(m.chat_state)
+        .field(m.receipt_request.then_some("1"))
+        .field(m.delay.as_deref())
+        .field(m.archive_id.as_deref())
+        .field(Some(&m.xml));
+    r.done()
 }
 
 fn triple(a: &str, b: Option<&str>, c: Option<&str>) -> JsValue {
@@ -527,7 +550,7 @@ fn dispatch(f: &Function, driver: &Driver<Session>, url: &RefCell<String>, event
                 clean.into(),
             ],
         ),
-        Event::Message(m) => emit(f, EV_MESSAGE, &[message(&m).into()]),
+        Event::Message(m) => emit(f, EV_MESSAGE, &[message(&m)]),
         Event::DiscoInfo { op, info } => {
             let ids = Array::new();
             for i in &info.identities {
@@ -574,19 +597,17 @@ fn dispatch(f: &Function, driver: &Driver<Session>, url: &RefCell<String>, event
             EV_CHATSTATE,
             &[JsValue::from_str(&from), JsValue::from_str(state)],
         ),
-        Event::Presence(p) => emit(
-            f,
-            EV_PRESENCE,
-            &[
-                opt(p.from.as_deref()),
-                opt(p.to.as_deref()),
-                opt(p.kind.as_deref()),
-                opt(p.show.as_deref()),
-                opt(p.status.as_deref()),
-                p.priority.map_or(JsValue::NULL, JsValue::from),
-                JsValue::from_str(&p.xml),
-            ],
-        ),
+        Event::Presence(p) => {
+            let mut r = Record(String::with_capacity(p.xml.len().saturating_add(64)));
+            r.field(p.from.as_deref())
+                .field(p.to.as_deref())
+                .field(p.kind.as_deref())
+                .field(p.show.as_deref())
+                .field(p.status.as_deref())
+                .field(Some(&p.xml));
+            let priority = p.priority.map_or(JsValue::NULL, JsValue::from);
+            emit(f, EV_PRESENCE, &[r.done(), priority]);
+        }
         Event::RosterPush(items) => emit(f, EV_ROSTER, &[roster_items(&items).into()]),
         Event::Occupant(o) => {
             let codes = Array::new();

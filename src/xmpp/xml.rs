@@ -279,7 +279,8 @@ impl Element {
     /// namespace is not empty).
     #[must_use]
     pub fn to_xml(&self) -> String {
-        let mut out = String::new();
+        // A typical stanza fits, so the string is not regrown while it is written.
+        let mut out = String::with_capacity(512);
         self.write_to(&mut out, None);
         out
     }
@@ -339,25 +340,43 @@ pub fn escape_attr(out: &mut String, s: &str) {
     escape(out, s, true);
 }
 
-/// Both escapers in one loop (one copy in the wasm); runs of plain text are copied whole.
+/// Both escapers in one loop (one copy in the wasm). It scans bytes, not chars: every byte
+/// that needs a replacement is ASCII, or the lead byte 0xEF of U+FFFE/U+FFFF (the only
+/// non-characters a `str` can hold above U+001F), so runs of plain text are copied whole and
+/// no UTF-8 is decoded.
 fn escape(out: &mut String, s: &str, attr: bool) {
+    let bytes = s.as_bytes();
     let mut plain = 0;
-    for (i, c) in s.char_indices() {
-        let replacement = match c {
-            '&' => "&amp;",
-            '<' => "&lt;",
-            '>' if !attr => "&gt;",
-            '"' if attr => "&quot;",
-            '\'' if attr => "&apos;",
-            '\t' if attr => "&#9;",
-            '\n' if attr => "&#10;",
-            '\r' => "&#13;",
-            _ if !is_xml_char(c) => "\u{FFFD}",
-            _ => continue,
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let (replacement, len) = match b {
+            b'&' => ("&amp;", 1),
+            b'<' => ("&lt;", 1),
+            b'>' if !attr => ("&gt;", 1),
+            b'"' if attr => ("&quot;", 1),
+            b'\'' if attr => ("&apos;", 1),
+            b'\t' if attr => ("&#9;", 1),
+            b'\n' if attr => ("&#10;", 1),
+            b'\r' => ("&#13;", 1),
+            b'\t' | b'\n' => {
+                i = i.saturating_add(1);
+                continue;
+            }
+            0..=0x1F => ("\u{FFFD}", 1),
+            0xEF if bytes.get(i.saturating_add(1)) == Some(&0xBF)
+                && matches!(bytes.get(i.saturating_add(2)), Some(0xBE | 0xBF)) =>
+            {
+                ("\u{FFFD}", 3)
+            }
+            _ => {
+                i = i.saturating_add(1);
+                continue;
+            }
         };
         out.push_str(s.get(plain..i).unwrap_or(""));
         out.push_str(replacement);
-        plain = i.saturating_add(c.len_utf8());
+        i = i.saturating_add(len);
+        plain = i;
     }
     out.push_str(s.get(plain..).unwrap_or(""));
 }
@@ -619,18 +638,42 @@ impl<'a> Reader<'a, '_> {
     fn name(&mut self) -> Result<&'a str, Error> {
         let start = self.pos;
         let rest = self.rest();
-        let mut chars = rest.char_indices();
-        match chars.next() {
-            None => return Err(self.err(ErrorKind::Incomplete)),
-            Some((_, c)) if is_name_start(c) => {}
-            Some(_) => return Err(self.err(ErrorKind::InvalidName)),
-        }
-        let mut end = rest.len();
-        for (i, c) in chars {
-            if !is_name_char(c) {
-                end = i;
+        let bytes = rest.as_bytes();
+        // ASCII names (nearly all of them) are scanned as bytes; a non-ASCII character sends
+        // the scan to the char loop, which knows the whole Name production.
+        let mut end = 0;
+        while let Some(&b) = bytes.get(end) {
+            let ok = match b {
+                b'a'..=b'z' | b'A'..=b'Z' | b'_' | b':' => true,
+                b'0'..=b'9' | b'-' | b'.' => end > 0,
+                _ => false,
+            };
+            if !ok {
                 break;
             }
+            end = end.saturating_add(1);
+        }
+        if bytes.get(end).is_some_and(|b| !b.is_ascii()) {
+            let mut chars = rest.char_indices();
+            match chars.next() {
+                None => return Err(self.err(ErrorKind::Incomplete)),
+                Some((_, c)) if is_name_start(c) => {}
+                Some(_) => return Err(self.err(ErrorKind::InvalidName)),
+            }
+            end = rest.len();
+            for (i, c) in chars {
+                if !is_name_char(c) {
+                    end = i;
+                    break;
+                }
+            }
+        } else if end == 0 {
+            let kind = if bytes.is_empty() {
+                ErrorKind::Incomplete
+            } else {
+                ErrorKind::InvalidName
+            };
+            return Err(self.err(kind));
         }
         let name = rest.get(..end).unwrap_or("");
         self.pos = start.saturating_add(end);
@@ -639,12 +682,20 @@ impl<'a> Reader<'a, '_> {
         }
         // Namespaces in XML: at most one colon, not at either end, and the local part an
         // NCName too (`p:1a` is refused: the writer emits the local part on its own).
-        let colons = name.matches(':').count();
-        let local_ok = match name.split_once(':') {
-            Some((_, local)) => local.chars().next().is_some_and(is_name_start),
+        let name_bytes = name.as_bytes();
+        let colons = name_bytes.iter().filter(|&&b| b == b':').count();
+        let local_ok = match name_bytes.iter().position(|&b| b == b':') {
+            Some(at) => name
+                .get(at.saturating_add(1)..)
+                .and_then(|local| local.chars().next())
+                .is_some_and(is_name_start),
             None => true,
         };
-        if colons > 1 || name.starts_with(':') || name.ends_with(':') || !local_ok {
+        if colons > 1
+            || name_bytes.first() == Some(&b':')
+            || name_bytes.last() == Some(&b':')
+            || !local_ok
+        {
             return Err(Reader::err_at(ErrorKind::InvalidName, start));
         }
         Ok(name)
@@ -986,6 +1037,60 @@ mod tests {
 
     fn kind(s: &str) -> ErrorKind {
         p(s).unwrap_err().kind
+    }
+
+    /// The name scanner's byte fast path gives what the char-by-char Name production gives,
+    /// on every string over an alphabet of name and non-name characters, ASCII and not.
+    #[test]
+    fn name_scan_matches_char_reference() {
+        fn reference(rest: &str) -> Result<usize, ErrorKind> {
+            let mut chars = rest.char_indices();
+            match chars.next() {
+                None => return Err(ErrorKind::Incomplete),
+                Some((_, c)) if is_name_start(c) => {}
+                Some(_) => return Err(ErrorKind::InvalidName),
+            }
+            let end = chars
+                .find(|(_, c)| !is_name_char(*c))
+                .map_or(rest.len(), |(i, _)| i);
+            if end >= rest.len() {
+                return Err(ErrorKind::Incomplete);
+            }
+            let name = &rest[..end];
+            let colons = name.matches(':').count();
+            let local_ok = name
+                .split_once(':')
+                .map_or(true, |(_, l)| l.chars().next().is_some_and(is_name_start));
+            if colons > 1 || name.starts_with(':') || name.ends_with(':') || !local_ok {
+                return Err(ErrorKind::InvalidName);
+            }
+            Ok(end)
+        }
+        let alphabet = [
+            'a', 'Z', '_', ':', '1', '-', '.', '\u{e9}', '\u{B7}', '\u{D7}', ' ', '/', '>', '%',
+        ];
+        let limits = Limits::default();
+        // Every string of up to 4 characters over the alphabet (about 41,000).
+        let mut strings = vec![String::new()];
+        let mut layer = vec![String::new()];
+        for _ in 0..4 {
+            layer = layer
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            strings.extend(layer.iter().cloned());
+        }
+        for s in &strings {
+            let mut r = Reader {
+                s,
+                pos: 0,
+                limits: &limits,
+                default_ns: NS_CLIENT,
+                scopes: Vec::new(),
+            };
+            let got = r.name().map(str::len).map_err(|e| e.kind);
+            assert_eq!(got, reference(s), "{s:?}");
+        }
     }
 
     #[test]
