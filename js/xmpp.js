@@ -23,8 +23,11 @@ function fields(record) {
 
 // A message from its record, fields as src/web/xmpp_client.rs `message` lists them.
 function message(record) {
-  const [from, to, type, id, body, subject, thread, carbon, chatState, receipt, delay, archiveId, xml] = fields(record);
-  return { from, to, type, id, body, subject, thread, carbon, chatState, receiptRequested: receipt !== null, delay, archiveId, xml };
+  const f = fields(record);
+  return {
+    from: f[0], to: f[1], type: f[2], id: f[3], body: f[4], subject: f[5], thread: f[6], carbon: f[7],
+    chatState: f[8], receiptRequested: f[9] !== null, delay: f[10], archiveId: f[11], xml: f[12],
+  };
 }
 
 // A non-negative integer argument, else undefined.
@@ -263,8 +266,8 @@ export class XmppClient {
         call(this.onchatstate, this, a, b);
         break;
       case PRESENCE: {
-        const [from, to, type, show, status, xml] = fields(a);
-        call(this.onpresence, this, { from, to, type, show, status, priority: b, xml });
+        const f = fields(a);
+        call(this.onpresence, this, { from: f[0], to: f[1], type: f[2], show: f[3], status: f[4], priority: b, xml: f[5] });
         break;
       }
       case ROSTER:
