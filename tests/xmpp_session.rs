@@ -226,6 +226,85 @@ fn login_scram_sha256_ejabberd_style() {
     );
 }
 
+/// With `derive_keys_outside`, the SaltedPassword is asked for (Event::DeriveKey) instead of
+/// computed; a stale or repeated answer is ignored, the right one continues the login, and
+/// `None` makes the session derive it itself.
+#[test]
+fn scram_key_derived_outside() {
+    for given in [true, false] {
+        let mut c = config(true);
+        c.derive_keys_outside = true;
+        let mut s = Session::new(c, [9; 32]);
+        let auth = open_until_auth(&mut s, &["SCRAM-SHA-1", "PLAIN"]);
+        let server = ScramServer::first(Hash::Sha1, &sasl_text(&auth), "pencil");
+        feed(
+            &mut s,
+            T0,
+            &format!(
+                "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</challenge>",
+                base64_encode(server.server_first.as_bytes())
+            ),
+        );
+        assert!(
+            texts(&mut s).is_empty(),
+            "nothing is sent before the key is there"
+        );
+        let (id, request) = match events(&mut s).as_slice() {
+            [Event::DeriveKey { id, request }] => (*id, request.clone()),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(request.hash, Hash::Sha1);
+        assert_eq!(request.password.as_bytes(), b"pencil");
+        assert_eq!(request.salt, b"saltsalt");
+        assert_eq!(request.iterations, 4096);
+        let salted = Hash::Sha1.pbkdf2(b"pencil", &request.salt, request.iterations);
+        s.key_derived(T0, id.wrapping_add(1), Some(&salted));
+        assert!(texts(&mut s).is_empty(), "a stale id is ignored");
+        s.key_derived(T0, id, given.then_some(salted.as_slice()));
+        let response = one(&mut s);
+        s.key_derived(T0, id, Some(&salted));
+        assert!(texts(&mut s).is_empty(), "a second answer is ignored");
+        let fin = server
+            .finish(&sasl_text(&response))
+            .expect("proof verifies");
+        feed(
+            &mut s,
+            T0,
+            &format!(
+                "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</success>",
+                base64_encode(fin.as_bytes())
+            ),
+        );
+        restart_and_bind(&mut s, BIND_FEATURES, false);
+    }
+}
+
+/// A SaltedPassword of the wrong length aborts the exchange and fails the login.
+#[test]
+fn scram_key_of_wrong_length_aborts() {
+    let mut c = config(true);
+    c.derive_keys_outside = true;
+    let mut s = Session::new(c, [9; 32]);
+    let auth = open_until_auth(&mut s, &["SCRAM-SHA-1"]);
+    let server = ScramServer::first(Hash::Sha1, &sasl_text(&auth), "pencil");
+    feed(
+        &mut s,
+        T0,
+        &format!(
+            "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</challenge>",
+            base64_encode(server.server_first.as_bytes())
+        ),
+    );
+    let Some(Event::DeriveKey { id, .. }) = events(&mut s).into_iter().next() else {
+        panic!("no DeriveKey");
+    };
+    s.key_derived(T0, id, Some(&[0; 19]));
+    assert!(texts(&mut s).iter().any(|t| t.starts_with("<abort")));
+    assert!(events(&mut s)
+        .iter()
+        .any(|e| matches!(e, Event::AuthFailed { .. })));
+}
+
 #[test]
 fn scram_nonce_is_deterministic_per_entropy() {
     let first = |seed| {

@@ -18,6 +18,7 @@ use super::emit;
 use crate::time::Millis;
 use crate::xmpp::mam::Query;
 use crate::xmpp::muc::History;
+use crate::xmpp::sasl::scram::{Hash, KeyRequest};
 use crate::xmpp::{
     redact, Config, Credentials, Event, Mechanism, Message, MessageOptions, OpId, RosterItem,
     Session, Transmit,
@@ -116,6 +117,46 @@ const X_DISCO_ITEMS: u32 = 6;
 extern "C" {
     #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues)]
     fn get_random_values(buf: &mut [u8]);
+}
+
+// SCRAM's SaltedPassword by WebCrypto's PBKDF2: `done(Uint8Array)`, or `done(null)` where
+// `crypto.subtle` is missing (an insecure context) or refuses, and the core derives it itself.
+// The inputs are views of wasm memory: copied before anything else runs.
+#[wasm_bindgen(
+    inline_js = "export function fd_derive_key(sha256, password, salt, iterations, done) {
+  const pw = password.slice(), s = salt.slice();
+  const subtle = globalThis.crypto && globalThis.crypto.subtle;
+  let p;
+  try {
+    p = subtle.importKey('raw', pw, 'PBKDF2', false, ['deriveBits']).then((k) =>
+      subtle.deriveBits({ name: 'PBKDF2', hash: sha256 ? 'SHA-256' : 'SHA-1', salt: s, iterations }, k, sha256 ? 256 : 160));
+  } catch (e) {
+    p = Promise.reject(e);
+  }
+  p.then((bits) => done(new Uint8Array(bits)), () => done(null));
+}"
+)]
+extern "C" {
+    fn fd_derive_key(sha256: bool, password: &[u8], salt: &[u8], iterations: u32, done: &JsValue);
+}
+
+/// Answers [`Event::DeriveKey`] `id` once WebCrypto has the key (or has failed: then the core
+/// derives it).
+fn derive_key(driver: &Driver<Session>, id: u32, request: &KeyRequest) {
+    let d = driver.clone();
+    let done = Closure::once_into_js(move |key: JsValue| {
+        let key = key
+            .dyn_ref::<js_sys::Uint8Array>()
+            .map(js_sys::Uint8Array::to_vec);
+        d.with(|s| s.key_derived(super::now(), id, key.as_deref()));
+    });
+    fd_derive_key(
+        request.hash == Hash::Sha256,
+        request.password.as_bytes(),
+        &request.salt,
+        request.iterations,
+        &done,
+    );
 }
 
 fn opt(s: Option<&str>) -> JsValue {
@@ -286,6 +327,8 @@ impl XmppCore {
         config.urls = list;
         config.allow_plain_insecure = allow_plain_insecure;
         config.stream_management = flags & F_NO_SM == 0;
+        // SCRAM's PBKDF2 by WebCrypto (`derive_key`): native and off this thread.
+        config.derive_keys_outside = true;
         config.answer_receipts = flags & F_NO_RECEIPTS == 0;
         if let Some(ms) = iq_timeout {
             config.iq_timeout_ms = ms;
@@ -525,6 +568,7 @@ impl XmppCore {
 fn dispatch(f: &Function, driver: &Driver<Session>, url: &RefCell<String>, event: Event) {
     match event {
         Event::StreamReady => emit(f, EV_READY, &[]),
+        Event::DeriveKey { id, request } => derive_key(driver, id, &request),
         Event::Online { jid, reconnected } => {
             emit(f, EV_ONLINE, &[JsValue::from_str(&jid), reconnected.into()])
         }

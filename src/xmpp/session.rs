@@ -130,6 +130,10 @@ pub struct Config {
     pub reconnect: ReconnectConfig,
     /// Seed of the reconnect delays' jitter (the caller's randomness).
     pub reconnect_seed: u64,
+    /// Hand SCRAM's PBKDF2 to the caller ([`Event::DeriveKey`], answered with
+    /// [`Session::key_derived`]) instead of running it inside the session. The browser layer
+    /// sets this and uses WebCrypto, which runs it natively and off the page's thread.
+    pub derive_keys_outside: bool,
 }
 
 impl Config {
@@ -149,6 +153,7 @@ impl Config {
             urls: Vec::new(),
             reconnect: ReconnectConfig::default(),
             reconnect_seed: 0,
+            derive_keys_outside: false,
         }
     }
 }
@@ -201,6 +206,16 @@ pub enum Transmit {
 pub enum Event {
     /// Stream open, features known, not authenticated (no credentials configured).
     StreamReady,
+    /// SCRAM needs its SaltedPassword (only with [`Config::derive_keys_outside`]): derive
+    /// PBKDF2-HMAC of the request (one block, the hash's length) and give it to
+    /// [`Session::key_derived`] with this `id`; or give `None` there to have the session
+    /// derive it.
+    DeriveKey {
+        /// Names this request in [`Session::key_derived`].
+        id: u32,
+        /// Hash, password, salt and iteration count.
+        request: scram::KeyRequest,
+    },
     /// Authenticated and bound (and session established if required).
     Online {
         /// The full JID assigned.
@@ -383,6 +398,14 @@ impl Error {
     }
 }
 
+/// What a SASL challenge leads to.
+enum Challenge {
+    /// Answer with this raw message.
+    Reply(String),
+    /// Ask the caller for SCRAM's SaltedPassword first.
+    Derive(scram::KeyRequest),
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
     Idle,
@@ -473,6 +496,8 @@ pub struct Session {
     login: Option<LoginState>,
     mechanism: Option<Mechanism>,
     scram: Option<scram::ScramClient>,
+    /// The id of the last [`Event::DeriveKey`].
+    key_id: u32,
     offered: Vec<String>,
     register_offered: bool,
     session_required: bool,
@@ -599,6 +624,7 @@ impl Session {
             login,
             mechanism: None,
             scram: None,
+            key_id: 0,
             offered: Vec::new(),
             register_offered: false,
             session_required: false,
@@ -1570,33 +1596,68 @@ impl Session {
         String::from_utf8(raw).map_err(|_| sasl::SaslError::MalformedServerMessage)
     }
 
+    /// Answers a SASL challenge: `<response/>` with the (raw) message, or `<abort/>` and the
+    /// login's failure.
+    fn sasl_reply(&mut self, now: Millis, reply: Result<String, sasl::SaslError>) {
+        match reply {
+            Ok(resp) => {
+                let mut r = Element::new("response", NS_SASL);
+                if !resp.is_empty() {
+                    r = r.with_text(&sasl::base64_encode(resp.as_bytes()));
+                }
+                self.send(&r);
+            }
+            Err(e) => {
+                self.send(&Element::new("abort", NS_SASL));
+                self.fail_auth(now, "aborted", Some(e.as_str()));
+            }
+        }
+    }
+
+    /// The SaltedPassword that [`Event::DeriveKey`] `id` asked for, or `None` to derive it
+    /// here (no WebCrypto, or it failed). Ignored unless that request is still the one
+    /// waiting (a later login, a closed socket or a failure has made it stale).
+    pub fn key_derived(&mut self, now: Millis, id: u32, salted: Option<&[u8]>) {
+        self.now = now;
+        if id != self.key_id || self.phase != Phase::Sasl {
+            return;
+        }
+        let reply = match self.scram.as_mut() {
+            Some(c) if c.awaiting_key() => match salted {
+                Some(k) => c.client_final(k),
+                None => c.client_final_derived(),
+            },
+            _ => return,
+        };
+        self.sasl_reply(now, reply);
+    }
+
     fn on_sasl(&mut self, now: Millis, el: &Element) {
         match el.name.as_str() {
             "challenge" => {
-                let result = match (Session::sasl_data(el), self.scram.as_mut()) {
+                let outside = self.config.derive_keys_outside;
+                let step = match (Session::sasl_data(el), self.scram.as_mut()) {
                     (Err(e), _) => Err(e),
                     (Ok(_), None) => Err(sasl::SaslError::UnexpectedMessage),
                     (Ok(data), Some(c)) => {
                         if c.awaiting_final() {
-                            c.handle_server_final(&data).map(|()| String::new())
+                            c.handle_server_final(&data)
+                                .map(|()| Challenge::Reply(String::new()))
+                        } else if outside {
+                            c.key_request(&data).map(Challenge::Derive)
                         } else {
-                            c.handle_server_first(&data)
-                                .map(|f| sasl::base64_encode(f.as_bytes()))
+                            c.handle_server_first(&data).map(Challenge::Reply)
                         }
                     }
                 };
-                match result {
-                    Ok(resp) => {
-                        let mut r = Element::new("response", NS_SASL);
-                        if !resp.is_empty() {
-                            r = r.with_text(&resp);
-                        }
-                        self.send(&r);
+                match step {
+                    Ok(Challenge::Derive(request)) => {
+                        self.key_id = self.key_id.wrapping_add(1);
+                        let id = self.key_id;
+                        self.event(Event::DeriveKey { id, request });
                     }
-                    Err(e) => {
-                        self.send(&Element::new("abort", NS_SASL));
-                        self.fail_auth(now, "aborted", Some(e.as_str()));
-                    }
+                    Ok(Challenge::Reply(resp)) => self.sasl_reply(now, Ok(resp)),
+                    Err(e) => self.sasl_reply(now, Err(e)),
                 }
             }
             "success" => {

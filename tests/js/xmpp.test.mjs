@@ -330,6 +330,30 @@ test("each offered SASL mechanism logs in; debug never shows the password or SAS
   assert.deepEqual(page.problems, []);
 });
 
+test("SCRAM's PBKDF2 runs in WebCrypto; without crypto.subtle (an insecure context) the core derives the key", async () => {
+  const page = await xmppPage();
+  await page.evaluate(() => {
+    const subtle = crypto.subtle;
+    const derive = subtle.deriveBits.bind(subtle);
+    window.__pbkdf2 = [];
+    subtle.deriveBits = (params, key, bits) => {
+      window.__pbkdf2.push([params.name, params.hash, params.iterations, bits]);
+      return derive(params, key, bits);
+    };
+  });
+  await online(page, "webcrypto", "alice", "alicepw", { mechanisms: ["SCRAM-SHA-1"] });
+  const calls = await page.evaluate(() => window.__pbkdf2);
+  assert.equal(calls.length, 1, `one WebCrypto derivation expected: ${JSON.stringify(calls)}`);
+  assert.deepEqual([calls[0][0], calls[0][1], calls[0][3]], ["PBKDF2", "SHA-1", 160]);
+  assert.ok(calls[0][2] >= 4096, `iterations ${calls[0][2]}`);
+  assert.equal(await ok(page, "webcrypto", "disconnect"), "(undefined)");
+  await page.evaluate(() => Object.defineProperty(crypto, "subtle", { get: () => undefined, configurable: true }));
+  await online(page, "software", "alice", "alicepw", { mechanisms: ["SCRAM-SHA-1"] });
+  assert.equal((await page.evaluate(() => window.__pbkdf2)).length, 1);
+  assert.equal(await ok(page, "software", "disconnect"), "(undefined)");
+  assert.deepEqual(page.problems, []);
+});
+
 test("a wrong password: onerror not-authorized, then onclose with condition not-authorized", async () => {
   const page = await xmppPage();
   await make(page, "w");

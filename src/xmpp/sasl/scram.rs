@@ -136,8 +136,25 @@ pub fn escape_username(name: &str) -> String {
 enum Step {
     Initial,
     AwaitServerFirst,
+    /// Server-first parsed; waiting for the SaltedPassword (see [`ScramClient::key_request`]).
+    AwaitKey,
     AwaitServerFinal,
     Done,
+}
+
+/// What PBKDF2 needs to make SCRAM's SaltedPassword, `Hi(password, salt, iterations)`, when
+/// the caller derives it itself (the browser's WebCrypto runs it natively and off the main
+/// thread).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyRequest {
+    /// The hash of the HMAC.
+    pub hash: Hash,
+    /// The password (UTF-8).
+    pub password: Secret,
+    /// The server's salt.
+    pub salt: Vec<u8>,
+    /// The iteration count, within the accepted range.
+    pub iterations: u32,
 }
 
 /// One SCRAM exchange, client side.
@@ -147,6 +164,12 @@ pub struct ScramClient {
     password: Secret,
     nonce: String,
     client_first_bare: String,
+    /// The server-first message and its combined nonce, kept between the two halves of
+    /// [`ScramClient::handle_server_first`].
+    server_first: String,
+    combined_nonce: String,
+    salt: Vec<u8>,
+    iterations: u32,
     server_signature: Vec<u8>,
     step: Step,
     verified: bool,
@@ -187,6 +210,10 @@ impl ScramClient {
             password: Secret::from(password),
             nonce: String::from(client_nonce),
             client_first_bare: bare,
+            server_first: String::new(),
+            combined_nonce: String::new(),
+            salt: Vec::new(),
+            iterations: 0,
             server_signature: Vec::new(),
             step: Step::Initial,
             verified: false,
@@ -201,11 +228,36 @@ impl ScramClient {
         s
     }
 
-    /// Takes the raw server-first message, returns the raw client-final message.
+    /// Takes the raw server-first message, returns the raw client-final message
+    /// ([`ScramClient::key_request`] then [`ScramClient::client_final`], with PBKDF2 run here).
     ///
     /// # Errors
     /// Malformed message, nonce mismatch, bad iteration count, `m=` extension, wrong step.
     pub fn handle_server_first(&mut self, server_first: &str) -> Result<String, SaslError> {
+        self.key_request(server_first)?;
+        self.client_final_derived()
+    }
+
+    /// [`ScramClient::client_final`] with the SaltedPassword derived here (our own PBKDF2).
+    ///
+    /// # Errors
+    /// [`SaslError::UnexpectedMessage`] out of step.
+    pub fn client_final_derived(&mut self) -> Result<String, SaslError> {
+        if self.step != Step::AwaitKey {
+            return Err(SaslError::UnexpectedMessage);
+        }
+        let salted = self
+            .hash
+            .pbkdf2(self.password.as_bytes(), &self.salt, self.iterations);
+        self.client_final(&salted)
+    }
+
+    /// Takes the raw server-first message and says what the SaltedPassword is derived from;
+    /// the exchange then waits for [`ScramClient::client_final`].
+    ///
+    /// # Errors
+    /// Malformed message, nonce mismatch, bad iteration count, `m=` extension, wrong step.
+    pub fn key_request(&mut self, server_first: &str) -> Result<KeyRequest, SaslError> {
         if self.step != Step::AwaitServerFirst {
             return Err(SaslError::UnexpectedMessage);
         }
@@ -242,18 +294,48 @@ impl ScramClient {
         if !(MIN_ITERATIONS..=MAX_ITERATIONS).contains(&iterations) {
             return Err(SaslError::BadIterationCount);
         }
+        self.combined_nonce = String::from(r);
+        self.server_first = String::from(server_first);
+        self.salt.clone_from(&salt);
+        self.iterations = iterations;
+        self.step = Step::AwaitKey;
+        Ok(KeyRequest {
+            hash: self.hash,
+            password: self.password.clone(),
+            salt,
+            iterations,
+        })
+    }
+
+    /// The raw client-final message from the SaltedPassword that [`ScramClient::key_request`]
+    /// asked for.
+    ///
+    /// # Errors
+    /// [`SaslError::UnexpectedMessage`] out of step; [`SaslError::BadCredentials`] for a key of
+    /// the wrong length.
+    pub fn client_final(&mut self, salted: &[u8]) -> Result<String, SaslError> {
+        if self.step != Step::AwaitKey {
+            return Err(SaslError::UnexpectedMessage);
+        }
+        self.step = Step::Done;
         let h = self.hash;
-        let salted = h.pbkdf2(self.password.as_bytes(), &salt, iterations);
-        let client_key = h.hmac(&salted, b"Client Key");
+        let want = match h {
+            Hash::Sha1 => 20,
+            Hash::Sha256 => 32,
+        };
+        if salted.len() != want {
+            return Err(SaslError::BadCredentials);
+        }
+        let client_key = h.hmac(salted, b"Client Key");
         let stored_key = h.digest(&client_key);
         let mut without_proof = String::from("c=biws,r=");
-        without_proof.push_str(r);
+        without_proof.push_str(&self.combined_nonce);
         let mut auth = String::with_capacity(
-            self.client_first_bare.len() + server_first.len() + without_proof.len() + 2,
+            self.client_first_bare.len() + self.server_first.len() + without_proof.len() + 2,
         );
         auth.push_str(&self.client_first_bare);
         auth.push(',');
-        auth.push_str(server_first);
+        auth.push_str(&self.server_first);
         auth.push(',');
         auth.push_str(&without_proof);
         let client_sig = h.hmac(&stored_key, auth.as_bytes());
@@ -261,13 +343,19 @@ impl ScramClient {
         for (a, b) in proof.iter_mut().zip(&client_sig) {
             *a ^= b;
         }
-        let server_key = h.hmac(&salted, b"Server Key");
+        let server_key = h.hmac(salted, b"Server Key");
         self.server_signature = h.hmac(&server_key, auth.as_bytes());
         self.step = Step::AwaitServerFinal;
         let mut out = without_proof;
         out.push_str(",p=");
         out.push_str(&base64_encode(&proof));
         Ok(out)
+    }
+
+    /// Whether the exchange waits for [`ScramClient::client_final`].
+    #[must_use]
+    pub fn awaiting_key(&self) -> bool {
+        self.step == Step::AwaitKey
     }
 
     /// Verifies the raw server-final message (`v=…` or `e=…`).
