@@ -68,6 +68,7 @@ impl<'a> Fields<'a> {
     }
 
     /// What is left, unsplit (empty once every piece was taken).
+    #[cfg(feature = "stomp")]
     pub(crate) fn rest(self) -> &'a str {
         self.rest.unwrap_or("")
     }
