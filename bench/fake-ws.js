@@ -9,7 +9,7 @@
 // A FakeSocket is driven by a tiny in-page server: FakeStomp answers CONNECT, SUBSCRIBE, SEND
 // and DISCONNECT like a STOMP 1.2 broker; FakeXmpp plays an RFC 7395 server up to resource
 // binding (SASL PLAIN, any password). Replies arrive asynchronously (a task each, in order), as
-// from a network. `blast(data, n)` then delivers one captured message `n` times, synchronously,
+// from a network. `blast(data, n)` then delivers captured messages `n` times, synchronously,
 // straight into the page's handlers — the library's receive path with no network or browser
 // WebSocket cost.
 export const FAKE = "ws://127.0.0.1:9/fake/";
@@ -118,20 +118,24 @@ export class FakeSocket {
     }, 0);
   }
 
-  /** Delivers `data` `n` times, synchronously, to the page's message handlers. */
+  /**
+   * Delivers `n` messages, synchronously, to the page's message handlers: `data`, or the
+   * messages of an array `data` in turn.
+   */
   blast(data, n) {
-    const ev = { type: "message", data, target: this };
+    const evs = (Array.isArray(data) ? data : [data]).map((d) => ({ type: "message", data: d, target: this }));
+    const k = evs.length;
     const h = this.onmessage;
     const l = this.listeners.message.slice();
     if (l.length === 0) {
-      if (h) for (let i = 0; i < n; i++) h.call(this, ev);
+      if (h) for (let i = 0; i < n; i++) h.call(this, evs[i % k]);
     } else if (!h && l.length === 1) {
       const fn = l[0];
-      for (let i = 0; i < n; i++) fn.call(this, ev);
+      for (let i = 0; i < n; i++) fn.call(this, evs[i % k]);
     } else {
       for (let i = 0; i < n; i++) {
-        if (h) h.call(this, ev);
-        for (const fn of l) fn.call(this, ev);
+        if (h) h.call(this, evs[i % k]);
+        for (const fn of l) fn.call(this, evs[i % k]);
       }
     }
   }

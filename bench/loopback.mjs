@@ -77,16 +77,19 @@ class StompConnection {
     const template = this.server.templates[size];
     if (!template || this.sub === null) return;
     const text = template.replaceAll("@SUB@", this.sub);
-    const one = encodeFrame(binary ? BINARY : TEXT, Buffer.from(text, "utf8"));
-    // Write in chunks of about 1 MiB so memory stays bounded for 1 MiB bodies.
+    const frame = (t) => encodeFrame(binary ? BINARY : TEXT, Buffer.from(t, "utf8"));
+    const one = frame(text);
+    // Write in chunks of about 1 MiB so memory stays bounded for 1 MiB bodies. The frames of a
+    // chunk carry message-ids 1, 2, … (as RabbitMQ numbers them), all of one length.
     const per = Math.max(1, Math.floor((1 << 20) / one.length));
-    const chunk = Buffer.concat(Array(per).fill(one));
+    const ids = (i) => text.replace(/(\nmessage-id:[^\n]*@@)1\n/, `$1${String(i + 1).padStart(String(per).length, "0")}\n`);
+    const chunk = Buffer.concat(Array.from({ length: per }, (_, i) => frame(ids(i))));
     let left = n;
     const pump = () => {
       while (left > 0 && !this.socket.destroyed) {
         const k = Math.min(per, left);
         left -= k;
-        const ok = this.socket.write(k === per ? chunk : chunk.subarray(0, k * one.length));
+        const ok = this.socket.write(k === per ? chunk : chunk.subarray(0, (k * chunk.length) / per));
         if (!ok) {
           this.socket.once("drain", pump);
           return;

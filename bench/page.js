@@ -32,6 +32,16 @@ const hop = () =>
   });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Copies of a MESSAGE frame with message-ids 1, 2, … (RabbitMQ numbers them so): replaying one
+ * frame with one id would let a library gain from seeing the same header value every time. As
+ * many as fit in 8 MB, at most 256.
+ */
+function numbered(text) {
+  const k = Math.max(1, Math.min(256, Math.floor(8e6 / text.length)));
+  return Array.from({ length: k }, (_, i) => text.replace(/(\nmessage-id:[^\n]*@@)1\n/, `$1${i + 1}\n`));
+}
+
 const sizeOf = (b) => (b == null ? 0 : typeof b === "string" ? b.length : b.byteLength);
 
 let lib = null; // the adapter
@@ -164,9 +174,9 @@ const bench = {
     if (url.startsWith(FAKE)) {
       const fake = fakes.at(-1);
       const sub = fake.server.subs.at(-1)?.id ?? id;
-      const text = template.replaceAll("@SUB@", sub);
       state.fake = fake;
-      state.data = binary ? new TextEncoder().encode(text).buffer : text;
+      const texts = numbered(template.replaceAll("@SUB@", sub));
+      state.data = binary ? texts.map((t) => new TextEncoder().encode(t).buffer) : texts;
     } else {
       state.fake = null;
     }

@@ -11,7 +11,12 @@ const OPEN = 1, MESSAGES = 2, RECEIPT = 3, COMPLETED = 4, FAILED = 5;
 const SERVER_ERROR = 6, PROTOCOL_ERROR = 7, CLOSE = 8, DEBUG = 9, RECONNECTING = 10;
 
 // Body kinds in a MESSAGE record (src/web/stomp_client.rs).
-const IN_SOURCE = 0xfffffffe, BYTES = 0xffffffff;
+const IN_SOURCE = 0xfffffffe, BYTES = 0xffffffff, IN_SOURCE_WITH_TEXT = 0xfffffffd;
+// A string field with this bit is a part of the message's own string: length, then start.
+const STR_IN_SOURCE = 0x40000000, STR_LEN = 0x3fffffff;
+// A value field meaning: the same value as the last one of this header name (by number); a
+// subscription field: the last record's id.
+const STR_SAME = 0x80000000;
 // Header names remembered by number (MAX_NAMES in src/web/stomp_client.rs).
 const MAX_NAMES = 64;
 
@@ -107,7 +112,8 @@ export class StompClient {
     this._subs = new Map(); // live subscription id → its handler (or null: onmessage)
     this._nextSub = 0;
     this._nextTx = 0;
-    this._h = new CoreHandle((w) => new w.StompCore((...a) => this._event(...a)));
+    // Fixed arity (no rest array per call: a MESSAGES batch comes per WebSocket message).
+    this._h = new CoreHandle((w) => new w.StompCore((k, a, b, c, d, e, f) => this._event(k, a, b, c, d, e, f)));
   }
 
   get connected() {
@@ -242,30 +248,75 @@ export class StompClient {
    */
   _messages(u8, src) {
     const dv = new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
-    const end = dv.getUint32(u8.length - 8, true);
-    if (dv.getUint32(u8.length - 4, true)) this._names = [];
+    const last = u8.length - 8;
+    const end = dv.getUint32(last, true);
+    if (dv.getUint32(last + 4, true)) {
+      this._names = [];
+      this._values = [];
+      this._sub = "";
+    }
     const names = this._names;
-    const text = exact.decode(u8.subarray(end, u8.length - 8));
+    const values = this._values; // the last value of each numbered name
+    // Strings that are parts of the message's own text (STR_IN_SOURCE) need no decoding.
+    const text = end < last ? exact.decode(u8.subarray(end, last)) : "";
     const list = [];
     let at = 0;
     for (let p = 0; p < end; ) {
-      const subscription = text.slice(at, (at += dv.getUint32(p, true)));
-      const n = dv.getUint32(p + 4, true);
+      let w = dv.getUint32(p, true), a;
+      let subscription;
+      if (w === STR_SAME) {
+        subscription = this._sub;
+        p += 4;
+      } else if (w & STR_IN_SOURCE) {
+        a = dv.getUint32(p + 4, true);
+        subscription = src.slice(a, a + (w & STR_LEN));
+        p += 8;
+      } else {
+        subscription = text.slice(at, (at += w));
+        p += 4;
+      }
+      this._sub = subscription;
+      // HEADERS_CHECKED (src/web/stomp_client.rs): a name may repeat.
+      const nw = dv.getUint32(p, true);
+      const n = nw & 0x7fffffff, checked = nw >= 0x80000000;
       const headers = {};
-      p += 8;
-      for (let i = 0; i < n; i++, p += 8) {
+      p += 4;
+      for (let i = 0; i < n; i++) {
         // A name sent before goes by its number (NAME_KNOWN in src/web/stomp_client.rs).
-        const w = dv.getUint32(p, true);
-        let k;
-        if (w >= 0x80000000) k = names[w - 0x80000000];
-        else {
-          k = text.slice(at, (at += w));
-          if (names.length < MAX_NAMES) names.push(k);
+        w = dv.getUint32(p, true);
+        let k, j = -1;
+        if (w >= 0x80000000) {
+          j = w - 0x80000000;
+          k = names[j];
+          p += 4;
+        } else {
+          if (w & STR_IN_SOURCE) {
+            a = dv.getUint32(p + 4, true);
+            k = src.slice(a, a + (w & STR_LEN));
+            p += 8;
+          } else {
+            k = text.slice(at, (at += w));
+            p += 4;
+          }
+          if (names.length < MAX_NAMES) j = names.push(k) - 1;
         }
-        const v = text.slice(at, (at += dv.getUint32(p + 4, true)));
+        w = dv.getUint32(p, true);
+        let v;
+        if (w === STR_SAME) {
+          v = values[j];
+          p += 4;
+        } else if (w & STR_IN_SOURCE) {
+          a = dv.getUint32(p + 4, true);
+          v = src.slice(a, a + (w & STR_LEN));
+          p += 8;
+        } else {
+          v = text.slice(at, (at += w));
+          p += 4;
+        }
+        if (j >= 0) values[j] = v;
         // The first of repeated headers wins (header values are strings, inherited
         // properties are not).
-        if (typeof headers[k] !== "string") headers[k] = v;
+        if (!checked || typeof headers[k] !== "string") headers[k] = v;
       }
       const m = new Message(this, subscription, headers);
       const units = dv.getUint32(p, true);
@@ -276,6 +327,14 @@ export class StompClient {
         p += 8;
         if (typeof src === "string") m._raw = src.slice(a, a + n);
         else m._bin = new Uint8Array(src, a, n);
+      } else if (units === IN_SOURCE_WITH_TEXT) {
+        // A view of the ArrayBuffer, and its text (decoded with the headers).
+        const a = dv.getUint32(p, true), n = dv.getUint32(p + 4, true);
+        const r = text.slice(at, (at += dv.getUint32(p + 8, true)));
+        p += 12;
+        m._bin = new Uint8Array(src, a, n);
+        // Like TextDecoder's default: a leading byte order mark is not part of the text.
+        m._text = r.charCodeAt(0) === 0xfeff ? r.slice(1) : r;
       } else if (units === BYTES) {
         const len = dv.getUint32(p, true);
         m._bin = u8.slice(p + 4, (p += 4 + len));

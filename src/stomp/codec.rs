@@ -223,21 +223,21 @@ fn header_colon(line: &[u8], esc: Escaping, pos: usize) -> Result<(usize, bool),
 }
 
 /// The first `needle` in `hay`, eight bytes at a time (the classic "has zero byte" trick on
-/// a `u64`), then byte by byte for the tail.
+/// a `u64`), then byte by byte for the tail. (`split_first_chunk` rather than `chunks_exact`:
+/// at `opt-level = "z"` the latter's `next` stays a call per word.)
 fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
     const LO: u64 = u64::from_ne_bytes([0x01; 8]);
     const HI: u64 = u64::from_ne_bytes([0x80; 8]);
     let pattern = LO.wrapping_mul(u64::from(needle));
-    let mut chunks = hay.chunks_exact(8);
-    let mut at = 0usize;
-    for chunk in &mut chunks {
-        let word = chunk.try_into().map(u64::from_ne_bytes).unwrap_or(0) ^ pattern;
+    let mut rest = hay;
+    while let Some((chunk, tail)) = rest.split_first_chunk::<8>() {
+        let word = u64::from_ne_bytes(*chunk) ^ pattern;
         if word.wrapping_sub(LO) & !word & HI != 0 {
             break;
         }
-        at = at.saturating_add(8);
+        rest = tail;
     }
-    let rest = hay.get(at..).unwrap_or_default();
+    let at = hay.len().saturating_sub(rest.len());
     rest.iter()
         .position(|&b| b == needle)
         .map(|i| at.saturating_add(i))
@@ -606,6 +606,7 @@ impl Decoder {
     }
 
     /// The bytes of the current frame from offset `from` on.
+    #[inline(always)]
     fn frame_from(&self, from: usize) -> &[u8] {
         self.buf
             .get(self.pos.saturating_add(from)..)

@@ -180,6 +180,25 @@ pub(crate) struct Span {
     pub(crate) value: (usize, usize),
 }
 
+/// Whether `a` and `b` hold the same bytes, compared eight at a time (`==` on slices calls
+/// `memcmp`, which in wasm is a loop over single bytes).
+#[must_use]
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (mut a, mut b) = (a, b);
+    while let (Some((x, ra)), Some((y, rb))) =
+        (a.split_first_chunk::<8>(), b.split_first_chunk::<8>())
+    {
+        if u64::from_ne_bytes(*x) != u64::from_ne_bytes(*y) {
+            return false;
+        }
+        (a, b) = (ra, rb);
+    }
+    a.iter().zip(b).all(|(p, q)| p == q)
+}
+
 fn span_bytes(bytes: &[u8], (start, end): (usize, usize)) -> &[u8] {
     bytes.get(start..end).unwrap_or_default()
 }
@@ -238,7 +257,9 @@ impl<'a> FrameRef<'a> {
     /// The first value of header `name` (STOMP: the first occurrence wins).
     #[must_use]
     pub fn header(&self, name: &[u8]) -> Option<&'a [u8]> {
-        self.headers().find(|(n, _)| *n == name).map(|(_, v)| v)
+        self.headers()
+            .find(|(n, _)| same_bytes(n, name))
+            .map(|(_, v)| v)
     }
 
     /// The same frame as a [`Frame`] (its headers borrowed from the decoder's buffer).
@@ -410,6 +431,24 @@ mod tests {
     fn esc(raw: &[u8], e: Escaping, name: bool) -> Result<Vec<u8>, Error> {
         let mut out = Vec::new();
         escape_into(raw, e, name, &mut out).map(|()| out)
+    }
+
+    #[test]
+    fn same_bytes_is_slice_equality() {
+        let long = b"0123456789abcdefXYZ";
+        for (a, b) in [
+            (&b""[..], &b""[..]),
+            (b"a", b"a"),
+            (b"a", b"b"),
+            (b"ab", b"a"),
+            (&long[..], &long[..]),
+            (&long[..16], &long[..16]),
+            (&long[..], b"0123456789abcdefXYz"),
+            (&long[..], b"0123456789abcdeFXYZ"),
+            (&long[..8], b"01234568"),
+        ] {
+            assert_eq!(same_bytes(a, b), a == b, "{a:?} {b:?}");
+        }
     }
 
     #[test]

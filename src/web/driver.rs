@@ -67,6 +67,9 @@ pub struct Incoming<'a> {
     pub data: &'a [u8],
     /// Whether it arrived as a binary frame.
     pub binary: bool,
+    /// Whether it arrived as a text frame of ASCII characters only: then a byte offset into
+    /// `data` is also an offset into the string that `source` gives.
+    pub ascii: bool,
     /// Gives the browser's own data: the string, or the `ArrayBuffer` that `data` was copied
     /// from (a call into JavaScript: ask only when needed).
     pub source: &'a dyn Fn() -> JsValue,
@@ -411,6 +414,7 @@ fn on_socket_event<P: Protocol>(weak: &Weak<RefCell<Shared<P>>>, event: SocketEv
         SocketEvent::Message {
             data,
             binary,
+            ascii,
             source,
             ..
         } => {
@@ -430,6 +434,7 @@ fn on_socket_event<P: Protocol>(weak: &Weak<RefCell<Shared<P>>>, event: SocketEv
                         &Incoming {
                             data,
                             binary,
+                            ascii,
                             source,
                         },
                     );

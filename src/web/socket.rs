@@ -30,6 +30,8 @@ pub enum SocketEvent<'a> {
     Message {
         data: &'a [u8],
         binary: bool,
+        /// A text message of ASCII characters only (byte offsets are string offsets too).
+        ascii: bool,
         source: &'a dyn Fn() -> JsValue,
         /// When it arrived (the event's `timeStamp`, on `performance.now()`'s clock).
         at: Millis,
@@ -103,11 +105,12 @@ impl Socket {
         let mut time = [0u8; 8];
         let message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
             let mut used = 0;
-            if let Some((data, binary)) = super::memory::receive_into(&mut rx, &mut time, &e) {
+            if let Some((data, how)) = super::memory::receive_into(&mut rx, &mut time, &e) {
                 used = data.len();
                 cb(SocketEvent::Message {
                     data,
-                    binary,
+                    binary: how.binary,
+                    ascii: how.ascii,
                     source: &|| e.data(),
                     at: super::millis(f64::from_le_bytes(time)),
                 });

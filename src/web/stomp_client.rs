@@ -6,8 +6,10 @@
 //! everything about the protocol, reconnection included; this file only converts values (and
 //! supplies the jitter seed, from `Math.random`). On the receive path it takes MESSAGEs from
 //! the session as they are decoded (borrowed, `Session::handle_data_with`) and packs those of
-//! one WebSocket message into one batch for JavaScript, bodies given as parts of the message
-//! itself where they can be (the layout is described below).
+//! one WebSocket message into one batch for JavaScript, bodies (and, in an ASCII text message,
+//! header strings) given as parts of the message itself where they can be, and values that
+//! repeat the last one of their header name given by reference (the layout is described
+//! below).
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -18,6 +20,7 @@ use wasm_bindgen::prelude::*;
 
 use super::driver::{DebugHook, Driver, Incoming, Protocol, Wire};
 use super::{emit, Fields};
+use crate::stomp::frame::same_bytes;
 use crate::stomp::{
     redact, AckMode, AckRef, AckToken, ConnectOptions, Event, Limits, MessageRef, OpId, Session,
     Transmit, Version,
@@ -99,31 +102,47 @@ const DEFAULT: u32 = u32::MAX;
 // Headers block: `n`, then `n` pairs of text lengths (name, value), then (headers events
 // only) the names and values as UTF-8, back to back.
 //
-// MESSAGE batch: records, then the text of all records (subscription id, header names and
-// values, bodies of text frames, in record order) as UTF-8, then the byte length of the
-// records part, then 1 if JavaScript must start its table of header names afresh (the first
-// batch of an inbox), else 0. A record is: text length of the subscription id, a headers
-// block without its text, the body, the token length and the ACK token (0: none). In a
-// record's headers block a name field is either a text length, or `NAME_KNOWN | i` for the
-// `i`-th name that was sent as text: both sides number the first `MAX_NAMES` distinct names
-// in the order they were sent, so the usual few are decoded and made strings once, not per
-// frame (JavaScript objects then also share one shape). The body is one of:
+// MESSAGE batch: records, then the text of all records (subscription ids, header names and
+// values that are not parts of the source, bodies of text frames, in record order) as
+// UTF-8, then the byte length of the records part, then 1 if JavaScript must start its table
+// of header names afresh (the first batch of an inbox), else 0. A record is: the
+// subscription id (a string field), a headers block without its text, the body, the token
+// length and the ACK token (0: none). In a record's headers block a name field is either a
+// string field, or `NAME_KNOWN | i` for the `i`-th name that was sent as a string: both
+// sides number the first `MAX_NAMES` distinct names in the order they were sent, so the
+// usual few are decoded and made strings once, not per frame (JavaScript objects then also
+// share one shape). A string field (subscription id,
+// name, value) is a text length, or `STR_IN_SOURCE | n` and a start: the `n` characters of
+// the WebSocket message's own string from there (only in a text message that is all ASCII,
+// where byte offsets are string offsets, and for strings that are there as they are, not
+// unescaped: a batch of such messages needs no text decoding at all). A value field may also
+// be `STR_SAME`: the last value of the same numbered name, again (a subscription id field:
+// the last record's id again); both sides keep those of up to `MAX_KEPT_VALUE` bytes, and
+// start afresh with the table of names. The header count has `HEADERS_CHECKED` set when a
+// name repeats in the record (or has no number), where the first value must win. The body
+// is one of:
 // - `BODY_IN_SOURCE`, start, length: a part of the WebSocket message's own data, handed over
 //   with the batch: UTF-16 units of the string (a text message), or bytes of the
 //   `ArrayBuffer` (a binary one, given to the page as a view: no copy at all);
+// - `BODY_IN_SOURCE_WITH_TEXT`, start, length, text length: as `BODY_IN_SOURCE` (in a
+//   binary message), the body's text being in the text part too (a small UTF-8 body of a
+//   record with header text: the handler is given the text at once, so it is decoded with
+//   the headers, in one call);
 // - `BODY_BYTES`, byte length, bytes: a binary frame's body that came in several messages;
 // - else a text frame's body that came in several messages: its text length, the text being
 //   in the text part.
 // One batch holds every MESSAGE of one WebSocket message and is handed over as a view of wasm
-// memory: JavaScript makes one call and one text decode (of the subscription ids and headers)
-// for all of them. `binaryBody` of a text body encodes it back if the page reads it; `body` of
-// a binary one decodes it if the page asks.
+// memory: JavaScript makes one call and at most one text decode (of the subscription ids and
+// headers) for all of them. `binaryBody` of a text body encodes it back if the page reads it;
+// `body` of a binary one decodes it if the page asks.
 //
 // ACK token (opaque to JavaScript, handed back to `ack`): connection, then length-prefixed
 // `message-id`, `subscription` and, when present, `ack`.
 
+/// Four bytes from an array: `extend_from_slice` would be a call and a `memory.copy` (slow for
+/// so few bytes), and a record holds a few dozen of these.
 fn put_u32(out: &mut Vec<u8>, n: usize) {
-    out.extend_from_slice(&u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes());
+    out.extend(u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes());
 }
 
 fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
@@ -141,6 +160,10 @@ fn utf16_len(s: &str) -> usize {
 
 /// A body given as a part of the WebSocket message's own data (see the layout above).
 const BODY_IN_SOURCE: u32 = u32::MAX - 1;
+/// Like `BODY_IN_SOURCE` (a binary message's part), its text also in the text part.
+const BODY_IN_SOURCE_WITH_TEXT: u32 = u32::MAX - 2;
+/// Largest binary-message body whose text goes in the text part.
+const MAX_BODY_WITH_TEXT: usize = 4096;
 /// A body given as bytes in the record.
 const BODY_BYTES: u32 = u32::MAX;
 
@@ -196,7 +219,8 @@ fn headers_blob(headers: &[(String, String)]) -> JsValue {
 struct Inbox {
     records: Vec<u8>,
     text: Vec<u8>,
-    /// The WebSocket message that `BODY_IN_SOURCE` bodies are parts of.
+    /// The WebSocket message that `BODY_IN_SOURCE` bodies and `STR_IN_SOURCE` strings are
+    /// parts of.
     source: Option<JsValue>,
     /// Whether bodies may be given as parts of the current message: only while every record
     /// in the batch comes from it.
@@ -206,18 +230,84 @@ struct Inbox {
     cursor: (usize, usize),
     /// Header names sent so far, by number (see the layout).
     names: Vec<Vec<u8>>,
+    /// The number of the name each header position had last time: frames of one stream
+    /// mostly repeat their header order, so this is tried before a search.
+    hints: Vec<usize>,
+    /// The last value sent for each numbered name, when short enough to be kept (`None`:
+    /// not kept), as JavaScript keeps it: a repeat goes as `STR_SAME`.
+    values: Vec<Option<Vec<u8>>>,
+    /// The last subscription id sent (when short enough to be kept), likewise.
+    subscription: Option<Vec<u8>>,
     /// Whether a batch has told JavaScript to start its table of names afresh.
     names_told: bool,
 }
 
 /// A header name field with this bit set is the number of a name sent before.
 const NAME_KNOWN: usize = 0x8000_0000;
+/// A string field (subscription id, header name or value) with this bit set is a part of
+/// the WebSocket message's own text: the rest of the field is its length, and its start
+/// follows.
+const STR_IN_SOURCE: usize = 0x4000_0000;
+/// In a record's header count: some name repeats (or has no number), so JavaScript must
+/// keep the first value of each name; without it, every name is new to the record.
+const HEADERS_CHECKED: u32 = 0x8000_0000;
+/// A value field meaning: the same value as the last one of this numbered name (in the
+/// subscription id field: the same id as the last record's).
+const STR_SAME: usize = 0x8000_0000;
 /// How many header names are remembered (js/stomp.js keeps the same number).
 const MAX_NAMES: usize = 64;
+/// Longest value remembered for `STR_SAME` (bounds what the inbox keeps).
+const MAX_KEPT_VALUE: usize = 256;
 
 /// Above this, a buffer is shrunk once its batch is delivered: one huge frame should not pin
 /// its size for the session's life.
 const KEEP: usize = 256 * 1024;
+
+/// An all-ASCII text message whose strings a record may give as parts of it: its bytes,
+/// and a place in the decoder's buffer that is known to hold a copy of them (the address of
+/// a body there, and that body's offset in `data`).
+#[derive(Clone, Copy)]
+struct AsciiSource<'a> {
+    data: &'a [u8],
+    anchor: (usize, usize),
+}
+
+/// Where `s` starts in wasm memory (`pointer::addr` needs a newer Rust than our MSRV).
+fn address(s: &[u8]) -> usize {
+    // Only compared with other addresses, never turned back into a pointer.
+    #[allow(clippy::as_conversions)]
+    let at = s.as_ptr() as usize;
+    at
+}
+
+impl AsciiSource<'_> {
+    /// Where `s`, borrowed from the decoder's buffer before the anchor, is in the message,
+    /// if it is there as it is (a header that was unescaped is not).
+    fn find(&self, s: &[u8]) -> Option<usize> {
+        let back = self.anchor.0.checked_sub(address(s))?;
+        let at = self.anchor.1.checked_sub(back)?;
+        let end = at.checked_add(s.len())?;
+        same_bytes(self.data.get(at..end)?, s).then_some(at)
+    }
+}
+
+/// A string field: in `text` (UTF-8, length in UTF-16 units), or a part of the source.
+fn put_str(out: &mut Vec<u8>, text: &mut Vec<u8>, src: Option<&AsciiSource<'_>>, s: &[u8]) {
+    let at = src
+        .filter(|_| !s.is_empty() && s.len() < STR_IN_SOURCE)
+        .and_then(|src| src.find(s));
+    if let Some(at) = at {
+        put_u32(out, STR_IN_SOURCE | s.len());
+        put_u32(out, at);
+    } else if s.is_ascii() {
+        put_u32(out, s.len());
+        text.extend_from_slice(s);
+    } else {
+        let t = text_of(s);
+        put_u32(out, utf16_len(&t));
+        text.extend_from_slice(t.as_bytes());
+    }
+}
 
 impl Inbox {
     /// A WebSocket message is about to be decoded.
@@ -231,8 +321,9 @@ impl Inbox {
     fn push_ref(&mut self, m: &MessageRef<'_>, input: &Incoming<'_>) {
         let body = m.body();
         let at = m.body_in_input().filter(|_| self.in_source);
+        let ascii = input.ascii && !input.binary;
         let place = at.map(|at| {
-            if input.binary {
+            if input.binary || ascii {
                 (at, body.len())
             } else {
                 let (from, before) = self.cursor;
@@ -246,8 +337,12 @@ impl Inbox {
         if place.is_some() && self.source.is_none() {
             self.source = Some((input.source)());
         }
+        let src = at.filter(|_| ascii).map(|at| AsciiSource {
+            data: input.data,
+            anchor: (address(body), at),
+        });
         self.write(
-            &text_of(m.subscription()),
+            m.subscription(),
             m.headers(),
             Body {
                 bytes: body,
@@ -255,6 +350,7 @@ impl Inbox {
                 place,
             },
             m.ack(),
+            src.as_ref(),
         );
     }
 
@@ -268,7 +364,7 @@ impl Inbox {
         ack: Option<AckToken>,
     ) {
         self.write(
-            subscription,
+            subscription.as_bytes(),
             pair_bytes(headers),
             Body {
                 bytes: body,
@@ -276,41 +372,122 @@ impl Inbox {
                 place: None,
             },
             ack.as_ref().map(AckToken::as_ref),
+            None,
         );
+    }
+
+    /// The number of header name `k`, the `i`-th of its frame, if it was sent before.
+    fn known(&self, i: usize, k: &[u8]) -> Option<usize> {
+        let hinted = self
+            .hints
+            .get(i)
+            .copied()
+            .filter(|&j| self.names.get(j).is_some_and(|n| same_bytes(n, k)));
+        hinted.or_else(|| self.names.iter().position(|n| same_bytes(n, k)))
     }
 
     fn write<'a>(
         &mut self,
-        subscription: &str,
+        subscription: &[u8],
         headers: impl ExactSizeIterator<Item = (&'a [u8], &'a [u8])>,
         body: Body<'_>,
         ack: Option<AckRef<'_>>,
+        src: Option<&AsciiSource<'_>>,
     ) {
-        let out = &mut self.records;
-        put_u32(out, utf16_len(subscription));
-        self.text.extend_from_slice(subscription.as_bytes());
-        put_u32(out, headers.len());
-        for (k, v) in headers {
+        let text_before = self.text.len();
+        match &mut self.subscription {
+            Some(last) if same_bytes(last, subscription) => put_u32(&mut self.records, STR_SAME),
+            last => {
+                put_str(&mut self.records, &mut self.text, src, subscription);
+                *last = (subscription.len() <= MAX_KEPT_VALUE).then(|| subscription.to_vec());
+            }
+        }
+        let count_at = self.records.len();
+        put_u32(&mut self.records, headers.len());
+        // Name numbers seen in this record: a repeat (or a name without a number) makes
+        // JavaScript check for repeats (`HEADERS_CHECKED`).
+        let mut seen = 0u64;
+        let mut checked = false;
+        for (i, (k, v)) in headers.enumerate() {
             // Names are compared as they came (a known name is not even validated again).
-            match self.names.iter().position(|n| n.as_slice() == k) {
-                Some(i) => put_u32(out, i | NAME_KNOWN),
+            let j = match self.known(i, k) {
+                Some(j) => {
+                    put_u32(&mut self.records, j | NAME_KNOWN);
+                    Some(j)
+                }
                 None => {
-                    let name = text_of(k);
-                    put_u32(out, utf16_len(&name));
-                    self.text.extend_from_slice(name.as_bytes());
-                    if self.names.len() < MAX_NAMES {
+                    put_str(&mut self.records, &mut self.text, src, k);
+                    let j = self.names.len();
+                    (j < MAX_NAMES).then(|| {
                         self.names.push(k.to_vec());
+                        j
+                    })
+                }
+            };
+            let Some(j) = j else {
+                checked = true;
+                put_str(&mut self.records, &mut self.text, src, v);
+                continue;
+            };
+            let bit = u32::try_from(j).ok().and_then(|j| 1u64.checked_shl(j));
+            match bit {
+                Some(bit) if seen & bit == 0 => seen |= bit,
+                _ => checked = true,
+            }
+            if let Some(h) = self.hints.get_mut(i) {
+                *h = j;
+            } else if self.hints.len() == i {
+                self.hints.push(j);
+            }
+            if self.values.len() <= j {
+                self.values.resize(j.saturating_add(1), None);
+            }
+            let Some(last) = self.values.get_mut(j) else {
+                put_str(&mut self.records, &mut self.text, src, v);
+                continue;
+            };
+            match last {
+                Some(last) if same_bytes(last, v) => put_u32(&mut self.records, STR_SAME),
+                _ => {
+                    put_str(&mut self.records, &mut self.text, src, v);
+                    if v.len() > MAX_KEPT_VALUE {
+                        *last = None;
+                    } else {
+                        let kept = last.get_or_insert_with(Vec::new);
+                        kept.clear();
+                        kept.extend_from_slice(v);
                     }
                 }
             }
-            let v = text_of(v);
-            put_u32(out, utf16_len(&v));
-            self.text.extend_from_slice(v.as_bytes());
         }
+        if checked {
+            if let Some(slot) = self.records.get_mut(count_at..count_at.saturating_add(4)) {
+                let n = u32::from_le_bytes(slot.try_into().unwrap_or_default()) | HEADERS_CHECKED;
+                slot.copy_from_slice(&n.to_le_bytes());
+            }
+        }
+        let out = &mut self.records;
+        // A binary message's small UTF-8 body also goes in the text part when its headers put
+        // text there: the page's handler gets the body as text at once, and this way one
+        // decode serves it and the headers.
+        let with_text = body
+            .place
+            .filter(|_| body.binary && body.bytes.len() <= MAX_BODY_WITH_TEXT)
+            .filter(|_| self.text.len() > text_before)
+            .and_then(|_| core::str::from_utf8(body.bytes).ok());
         if let Some((start, len)) = body.place {
-            put_u32(out, usize::try_from(BODY_IN_SOURCE).unwrap_or(0));
+            let kind = if with_text.is_some() {
+                BODY_IN_SOURCE_WITH_TEXT
+            } else {
+                BODY_IN_SOURCE
+            };
+            put_u32(out, usize::try_from(kind).unwrap_or(0));
             put_u32(out, start);
             put_u32(out, len);
+            if let Some(t) = with_text {
+                put_u32(out, utf16_len(t));
+                self.text.extend_from_slice(body.bytes);
+            }
         } else {
             // A binary frame's body is not validated as UTF-8 at all (that would read it
             // again); neither is one given as a part of the message (the page gets it as it
@@ -326,7 +503,7 @@ impl Inbox {
                     self.text.extend_from_slice(body.bytes);
                 }
                 None => {
-                    out.extend_from_slice(&BODY_BYTES.to_le_bytes());
+                    put_u32(out, usize::try_from(BODY_BYTES).unwrap_or(0));
                     put_bytes(out, body.bytes);
                 }
             }
@@ -886,7 +1063,8 @@ mod tests {
         inbox.push("s3", &[], &[0xff, b'x'], false, None);
         let r = &inbox.records;
         assert_eq!(u32_at(r, 0), 5); // "sub-é" in UTF-16 units
-        assert_eq!(u32_at(r, 4), 2); // two headers
+                                     // Two headers, and a name repeats.
+        assert_eq!(u32_at(r, 4), 2 | usize::try_from(HEADERS_CHECKED).unwrap());
         assert_eq!([u32_at(r, 8), u32_at(r, 12)], [1, 3]);
         // The repeated name goes by number: the first name sent.
         assert_eq!([u32_at(r, 16), u32_at(r, 20)], [NAME_KNOWN, 6]);
@@ -917,6 +1095,7 @@ mod tests {
         // The next batch uses the names sent.
         inbox.push("s", &h(&[("x", "1"), ("k", "2")]), b"", false, None);
         let (batch, _) = inbox.take().unwrap();
+        assert_eq!(u32_at(&batch, 4), 2); // no name repeats
         assert_eq!([u32_at(&batch, 8), u32_at(&batch, 16)], [1, NAME_KNOWN]);
         assert_eq!(u32_at(&batch, batch.len() - 4), 0);
         inbox.push("s", &h(&[("x", "1")]), b"", false, None);
@@ -936,17 +1115,58 @@ mod tests {
         s
     }
 
-    /// (start, length) of each record's body, which must be `BODY_IN_SOURCE`.
+    /// (start, length) of each record's body, which must be `BODY_IN_SOURCE` (or
+    /// `BODY_IN_SOURCE_WITH_TEXT`).
     fn places(r: &[u8]) -> Vec<(usize, usize)> {
         let mut out = Vec::new();
         let mut p = 0;
         while p < r.len() {
-            p += 8 + 8 * u32_at(r, p + 4);
-            assert_eq!(u32_at(r, p), usize::try_from(BODY_IN_SOURCE).unwrap());
+            p = record_strings(r, p).1;
+            let kind = u32::try_from(u32_at(r, p)).unwrap();
+            assert!(kind == BODY_IN_SOURCE || kind == BODY_IN_SOURCE_WITH_TEXT);
             out.push((u32_at(r, p + 4), u32_at(r, p + 8)));
-            p += 16 + u32_at(r, p + 12);
+            p += 12 + usize::from(kind == BODY_IN_SOURCE_WITH_TEXT) * 4;
+            p += 4 + u32_at(r, p);
         }
         out
+    }
+
+    /// A string field as the tests see it (see [`record_strings`]).
+    type Field = Result<(usize, usize), usize>;
+
+    /// The string fields of the record at `p` (`Ok(start, len)` for a part of the source,
+    /// `Err(field)` for the others: a text length, `STR_SAME`, `NAME_KNOWN | i`) and the
+    /// offset of its body.
+    fn record_strings(r: &[u8], mut p: usize) -> (Vec<Field>, usize) {
+        let mut out = Vec::new();
+        let field = |p: &mut usize, out: &mut Vec<_>| {
+            let w = u32_at(r, *p);
+            if w & NAME_KNOWN == 0 && w & STR_IN_SOURCE != 0 {
+                out.push(Ok((u32_at(r, *p + 4), w & !STR_IN_SOURCE)));
+                *p += 8;
+            } else {
+                out.push(Err(w));
+                *p += 4;
+            }
+        };
+        field(&mut p, &mut out);
+        let n = u32_at(r, p) & 0x7fff_ffff;
+        p += 4;
+        for _ in 0..2 * n {
+            field(&mut p, &mut out);
+        }
+        (out, p)
+    }
+
+    /// One WebSocket message through the core into a fresh batch of `inbox`.
+    fn feed(s: &mut Session, inbox: &mut Inbox, input: &Incoming) {
+        inbox.begin();
+        s.handle_data_with(Millis(1), input.data, &mut |m| inbox.push_ref(m, input));
+    }
+
+    /// The string fields of a batch's first record (see [`record_strings`]).
+    fn strings(r: &[u8]) -> Vec<Field> {
+        record_strings(r, 0).0
     }
 
     #[test]
@@ -958,11 +1178,11 @@ mod tests {
         let input = Incoming {
             data: text.as_bytes(),
             binary: false,
+            ascii: false,
             source: &|| source.clone(),
         };
         let mut inbox = Inbox::default();
-        inbox.begin();
-        s.handle_data_with(Millis(1), input.data, &mut |m| inbox.push_ref(m, &input));
+        feed(&mut s, &mut inbox, &input);
         let units_to = |part: &str| text[..text.find(part).unwrap()].encode_utf16().count();
         assert_eq!(
             places(&inbox.records),
@@ -977,13 +1197,139 @@ mod tests {
         let input = Incoming {
             data: bytes,
             binary: true,
+            ascii: false,
             source: &|| buffer.clone(),
         };
-        inbox.begin();
-        s.handle_data_with(Millis(1), input.data, &mut |m| inbox.push_ref(m, &input));
+        feed(&mut s, &mut inbox, &input);
         assert_eq!(places(&inbox.records), [(bytes.len() - 4, 3)]);
         let (_, given) = inbox.take().unwrap();
         assert!(given.unwrap().is_instance_of::<js_sys::ArrayBuffer>());
+
+        // A small UTF-8 body of a binary message: its text goes along (decoded with the
+        // headers), the page still gets the bytes as a view.
+        // (A new subscription id: so the record has header text.)
+        let bytes = "MESSAGE\nsubscription:c\n\nh\u{e9}llo\0".as_bytes();
+        let input = Incoming {
+            data: bytes,
+            binary: true,
+            ascii: false,
+            source: &|| buffer.clone(),
+        };
+        feed(&mut s, &mut inbox, &input);
+        assert_eq!(places(&inbox.records), [(bytes.len() - 7, 6)]);
+        let p = record_strings(&inbox.records, 0).1;
+        assert_eq!(
+            u32::try_from(u32_at(&inbox.records, p)).unwrap(),
+            BODY_IN_SOURCE_WITH_TEXT
+        );
+        assert_eq!(u32_at(&inbox.records, p + 12), 5); // UTF-16 units of "héllo"
+        assert!(inbox.text.ends_with("h\u{e9}llo".as_bytes()));
+        inbox.take().unwrap();
+        // Without header text (all repeated), the body is only the view.
+        feed(&mut s, &mut inbox, &input);
+        let p = record_strings(&inbox.records, 0).1;
+        assert_eq!(
+            u32::try_from(u32_at(&inbox.records, p)).unwrap(),
+            BODY_IN_SOURCE
+        );
+        assert!(inbox.text.is_empty());
+    }
+
+    #[test]
+    fn strings_of_an_ascii_text_message_are_parts_of_it() {
+        let mut s = connected();
+        let text = "MESSAGE\r\nsubscription:a\nk:v\\cw\nk:x\n\nbody\0";
+        let source = JsValue::from_str(text);
+        let input = Incoming {
+            data: text.as_bytes(),
+            binary: false,
+            ascii: true,
+            source: &|| source.clone(),
+        };
+        let mut inbox = Inbox::default();
+        feed(&mut s, &mut inbox, &input);
+        let at = |part: &str| text.find(part).unwrap();
+        assert_eq!(
+            strings(&inbox.records),
+            [
+                Ok((at("a\n"), 1)),
+                Ok((at("subscription"), 12)),
+                Ok((at("a\n"), 1)),
+                Ok((at("k:v"), 1)),
+                // Unescaped: not as it is in the source, so given as text.
+                Err(3),
+                Err(NAME_KNOWN | 1),
+                Ok((at("x\n"), 1)),
+            ]
+        );
+        assert_eq!(inbox.text, b"v:w");
+        assert_eq!(places(&inbox.records), [(at("body"), 4)]);
+        let (batch, given) = inbox.take().unwrap();
+        assert_eq!(given.and_then(|v| v.as_string()).as_deref(), Some(text));
+        inbox.give_back(batch);
+
+        // The next message: names by number (the hints hold), the rest from the source.
+        let text = "MESSAGE\nsubscription:b\nk:y\n\n\0";
+        let input = Incoming {
+            data: text.as_bytes(),
+            binary: false,
+            ascii: true,
+            source: &|| source.clone(),
+        };
+        feed(&mut s, &mut inbox, &input);
+        let at = |part: &str| text.find(part).unwrap();
+        assert_eq!(
+            strings(&inbox.records),
+            [
+                Ok((at("b\n"), 1)),
+                Err(NAME_KNOWN),
+                Ok((at("b\n"), 1)),
+                Err(NAME_KNOWN | 1),
+                Ok((at("y\n"), 1)),
+            ]
+        );
+        assert!(inbox.text.is_empty());
+        inbox.take().unwrap();
+
+        // A frame whose head began in an earlier message: what is in this one is still
+        // taken from it.
+        let parts = ["MESSAGE\nsubscription:c\n", "q:z\n\nhi\0"];
+        for part in parts {
+            let input = Incoming {
+                data: part.as_bytes(),
+                binary: false,
+                ascii: true,
+                source: &|| source.clone(),
+            };
+            inbox.begin();
+            s.handle_data_with(Millis(1), input.data, &mut |m| inbox.push_ref(m, &input));
+        }
+        assert_eq!(
+            strings(&inbox.records),
+            [Err(1), Err(NAME_KNOWN), Err(1), Ok((0, 1)), Ok((2, 1))]
+        );
+        assert_eq!(inbox.text, b"cc");
+        inbox.take().unwrap();
+
+        // A value repeating the last one of its name goes as STR_SAME.
+        let text = "MESSAGE\nsubscription:c\nq:w\n\n\0";
+        let input = Incoming {
+            data: text.as_bytes(),
+            binary: false,
+            ascii: true,
+            source: &|| source.clone(),
+        };
+        feed(&mut s, &mut inbox, &input);
+        assert_eq!(
+            strings(&inbox.records),
+            [
+                Err(STR_SAME),
+                Err(NAME_KNOWN),
+                Err(STR_SAME),
+                Err(NAME_KNOWN | 2),
+                Ok((25, 1)),
+            ]
+        );
     }
 
     #[test]
@@ -996,6 +1342,7 @@ mod tests {
             let input = Incoming {
                 data: part.as_bytes(),
                 binary: false,
+                ascii: false,
                 source: &|| source.clone(),
             };
             inbox.begin();
@@ -1005,6 +1352,24 @@ mod tests {
         assert_eq!(u32_at(r, 16), 5); // a text length: the text is in the batch
         assert_eq!(inbox.text, b"asubscriptionahello");
         assert!(inbox.take().unwrap().1.is_none());
+    }
+
+    #[test]
+    fn a_repeated_value_goes_by_its_name_number_unless_long() {
+        let mut inbox = Inbox::default();
+        let long = "x".repeat(MAX_KEPT_VALUE + 1);
+        let value_field = |inbox: &mut Inbox, v: &str| {
+            inbox.records.clear();
+            inbox.push("s", &h(&[("k", v)]), b"", false, None);
+            u32_at(&inbox.records, 12)
+        };
+        assert_eq!(value_field(&mut inbox, "a"), 1);
+        assert_eq!(value_field(&mut inbox, "a"), STR_SAME);
+        assert_eq!(value_field(&mut inbox, "b"), 1);
+        assert_eq!(value_field(&mut inbox, &long), long.len());
+        assert_eq!(value_field(&mut inbox, &long), long.len());
+        assert_eq!(value_field(&mut inbox, ""), 0);
+        assert_eq!(value_field(&mut inbox, ""), STR_SAME);
     }
 
     #[test]
