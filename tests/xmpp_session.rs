@@ -88,6 +88,18 @@ impl ScramServer {
     }
 }
 
+/// `server`'s server-first message, as a SASL challenge.
+fn send_server_first(s: &mut Session, server: &ScramServer) {
+    feed(
+        s,
+        T0,
+        &format!(
+            "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</challenge>",
+            base64_encode(server.server_first.as_bytes())
+        ),
+    );
+}
+
 fn sasl_text(x: &str) -> String {
     String::from_utf8(base64_decode(&el(x).text()).unwrap()).unwrap()
 }
@@ -159,14 +171,7 @@ fn scram_login(
     let client_first = sasl_text(&auth);
     assert!(client_first.starts_with("n,,n=user,r="));
     let server = ScramServer::first(hash, &client_first, "pencil");
-    feed(
-        s,
-        T0,
-        &format!(
-            "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</challenge>",
-            base64_encode(server.server_first.as_bytes())
-        ),
-    );
+    send_server_first(s, &server);
     let response = one(s);
     assert!(response.starts_with("<response xmlns=\"urn:ietf:params:xml:ns:xmpp-sasl\">"));
     let fin = server
@@ -237,14 +242,7 @@ fn scram_key_derived_outside() {
         let mut s = Session::new(c, [9; 32]);
         let auth = open_until_auth(&mut s, &["SCRAM-SHA-1", "PLAIN"]);
         let server = ScramServer::first(Hash::Sha1, &sasl_text(&auth), "pencil");
-        feed(
-            &mut s,
-            T0,
-            &format!(
-                "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</challenge>",
-                base64_encode(server.server_first.as_bytes())
-            ),
-        );
+        send_server_first(&mut s, &server);
         assert!(
             texts(&mut s).is_empty(),
             "nothing is sent before the key is there"
@@ -287,14 +285,7 @@ fn scram_key_of_wrong_length_aborts() {
     let mut s = Session::new(c, [9; 32]);
     let auth = open_until_auth(&mut s, &["SCRAM-SHA-1"]);
     let server = ScramServer::first(Hash::Sha1, &sasl_text(&auth), "pencil");
-    feed(
-        &mut s,
-        T0,
-        &format!(
-            "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</challenge>",
-            base64_encode(server.server_first.as_bytes())
-        ),
-    );
+    send_server_first(&mut s, &server);
     let Some(Event::DeriveKey { id, .. }) = events(&mut s).into_iter().next() else {
         panic!("no DeriveKey");
     };
@@ -416,14 +407,7 @@ fn bad_server_signature_fails_login() {
     let mut s = Session::new(config(true), [4; 32]);
     let auth = open_until_auth(&mut s, &["SCRAM-SHA-1"]);
     let server = ScramServer::first(Hash::Sha1, &sasl_text(&auth), "pencil");
-    feed(
-        &mut s,
-        T0,
-        &format!(
-            "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</challenge>",
-            base64_encode(server.server_first.as_bytes())
-        ),
-    );
+    send_server_first(&mut s, &server);
     let _ = texts(&mut s);
     feed(
         &mut s,
@@ -441,14 +425,7 @@ fn bad_server_signature_fails_login() {
     let mut s = Session::new(config(true), [4; 32]);
     let auth = open_until_auth(&mut s, &["SCRAM-SHA-1"]);
     let server = ScramServer::first(Hash::Sha1, &sasl_text(&auth), "pencil");
-    feed(
-        &mut s,
-        T0,
-        &format!(
-            "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</challenge>",
-            base64_encode(server.server_first.as_bytes())
-        ),
-    );
+    send_server_first(&mut s, &server);
     let _ = texts(&mut s);
     feed(
         &mut s,
@@ -463,14 +440,7 @@ fn server_final_in_challenge() {
     let mut s = Session::new(config(true), [5; 32]);
     let auth = open_until_auth(&mut s, &["SCRAM-SHA-1"]);
     let server = ScramServer::first(Hash::Sha1, &sasl_text(&auth), "pencil");
-    feed(
-        &mut s,
-        T0,
-        &format!(
-            "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</challenge>",
-            base64_encode(server.server_first.as_bytes())
-        ),
-    );
+    send_server_first(&mut s, &server);
     let fin = server.finish(&sasl_text(&one(&mut s))).unwrap();
     feed(
         &mut s,
@@ -520,14 +490,7 @@ fn stream_ready_then_register_and_login() {
     let auth = one(&mut s);
     assert_eq!(el(&auth).attr("mechanism"), Some("SCRAM-SHA-1"));
     let server = ScramServer::first(Hash::Sha1, &sasl_text(&auth), "pencil");
-    feed(
-        &mut s,
-        T0,
-        &format!(
-            "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</challenge>",
-            base64_encode(server.server_first.as_bytes())
-        ),
-    );
+    send_server_first(&mut s, &server);
     let fin = server.finish(&sasl_text(&one(&mut s))).unwrap();
     feed(
         &mut s,
@@ -767,14 +730,7 @@ fn stanzas_sent_before_open_are_delivered_after_login() {
     s.subscribe("c@d").unwrap();
     assert!(texts(&mut s).is_empty());
     let server = ScramServer::first(Hash::Sha1, &sasl_text(&auth), "pencil");
-    feed(
-        &mut s,
-        T0,
-        &format!(
-            "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</challenge>",
-            base64_encode(server.server_first.as_bytes())
-        ),
-    );
+    send_server_first(&mut s, &server);
     let fin = server.finish(&sasl_text(&one(&mut s))).unwrap();
     feed(
         &mut s,
