@@ -100,6 +100,18 @@ fn send_server_first(s: &mut Session, server: &ScramServer) {
     );
 }
 
+/// SASL success carrying the server-final message `fin`.
+fn send_success(s: &mut Session, fin: &str) {
+    feed(
+        s,
+        T0,
+        &format!(
+            "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</success>",
+            base64_encode(fin.as_bytes())
+        ),
+    );
+}
+
 fn sasl_text(x: &str) -> String {
     String::from_utf8(base64_decode(&el(x).text()).unwrap()).unwrap()
 }
@@ -177,14 +189,7 @@ fn scram_login(
     let fin = server
         .finish(&sasl_text(&response))
         .expect("proof verifies");
-    feed(
-        s,
-        T0,
-        &format!(
-            "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</success>",
-            base64_encode(fin.as_bytes())
-        ),
-    );
+    send_success(s, &fin);
     restart_and_bind(s, features, sess);
 }
 
@@ -265,14 +270,7 @@ fn scram_key_derived_outside() {
         let fin = server
             .finish(&sasl_text(&response))
             .expect("proof verifies");
-        feed(
-            &mut s,
-            T0,
-            &format!(
-                "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</success>",
-                base64_encode(fin.as_bytes())
-            ),
-        );
+        send_success(&mut s, &fin);
         restart_and_bind(&mut s, BIND_FEATURES, false);
     }
 }
@@ -492,14 +490,7 @@ fn stream_ready_then_register_and_login() {
     let server = ScramServer::first(Hash::Sha1, &sasl_text(&auth), "pencil");
     send_server_first(&mut s, &server);
     let fin = server.finish(&sasl_text(&one(&mut s))).unwrap();
-    feed(
-        &mut s,
-        T0,
-        &format!(
-            "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</success>",
-            base64_encode(fin.as_bytes())
-        ),
-    );
+    send_success(&mut s, &fin);
     assert_eq!(one(&mut s), OPEN);
     feed(&mut s, T0, SERVER_OPEN);
     feed(&mut s, T0, BIND_FEATURES);
@@ -732,14 +723,7 @@ fn stanzas_sent_before_open_are_delivered_after_login() {
     let server = ScramServer::first(Hash::Sha1, &sasl_text(&auth), "pencil");
     send_server_first(&mut s, &server);
     let fin = server.finish(&sasl_text(&one(&mut s))).unwrap();
-    feed(
-        &mut s,
-        T0,
-        &format!(
-            "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</success>",
-            base64_encode(fin.as_bytes())
-        ),
-    );
+    send_success(&mut s, &fin);
     assert!(
         s.send_raw("<presence to='e@f' type='probe'/>").is_ok(),
         "queued during the restart too"

@@ -1062,8 +1062,8 @@ mod tests {
         inbox.push("s2", &[], b"", false, None);
         inbox.push("s3", &[], &[0xff, b'x'], false, None);
         let r = &inbox.records;
-        assert_eq!(u32_at(r, 0), 5); // "sub-é" in UTF-16 units
-                                     // Two headers, and a name repeats.
+        // "sub-é" in UTF-16 units; two headers, and a name repeats.
+        assert_eq!(u32_at(r, 0), 5);
         assert_eq!(u32_at(r, 4), 2 | usize::try_from(HEADERS_CHECKED).unwrap());
         assert_eq!([u32_at(r, 8), u32_at(r, 12)], [1, 3]);
         // The repeated name goes by number: the first name sent.
