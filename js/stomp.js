@@ -17,6 +17,8 @@ const STR_IN_SOURCE = 0x40000000, STR_LEN = 0x3fffffff;
 // A value field meaning: the same value as the last one of this header name (by number); a
 // subscription field: the last record's id.
 const STR_SAME = 0x80000000;
+// A batch's flags (BATCH_* in src/web/stomp_client.rs).
+const BATCH_NAMES_AFRESH = 1, BATCH_ASCII_BINARY = 2;
 // Header names remembered by number (MAX_NAMES in src/web/stomp_client.rs).
 const MAX_NAMES = 64;
 
@@ -250,14 +252,17 @@ export class StompClient {
     const dv = new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
     const last = u8.length - 8;
     const end = dv.getUint32(last, true);
-    if (dv.getUint32(last + 4, true)) {
+    const flags = dv.getUint32(last + 4, true);
+    if (flags & BATCH_NAMES_AFRESH) {
       this._names = [];
       this._values = [];
       this._sub = "";
     }
     const names = this._names;
     const values = this._values; // the last value of each numbered name
-    // Strings that are parts of the message's own text (STR_IN_SOURCE) need no decoding.
+    // Strings that are parts of the message's own text (STR_IN_SOURCE) need no decoding; a
+    // small all-ASCII binary message is decoded once, whole.
+    const str = typeof src === "string" ? src : flags & BATCH_ASCII_BINARY ? exact.decode(src) : "";
     const text = end < last ? exact.decode(u8.subarray(end, last)) : "";
     const list = [];
     let at = 0;
@@ -269,7 +274,7 @@ export class StompClient {
         p += 4;
       } else if (w & STR_IN_SOURCE) {
         a = dv.getUint32(p + 4, true);
-        subscription = src.slice(a, a + (w & STR_LEN));
+        subscription = str.slice(a, a + (w & STR_LEN));
         p += 8;
       } else {
         subscription = text.slice(at, (at += w));
@@ -292,7 +297,7 @@ export class StompClient {
         } else {
           if (w & STR_IN_SOURCE) {
             a = dv.getUint32(p + 4, true);
-            k = src.slice(a, a + (w & STR_LEN));
+            k = str.slice(a, a + (w & STR_LEN));
             p += 8;
           } else {
             k = text.slice(at, (at += w));
@@ -307,7 +312,7 @@ export class StompClient {
           p += 4;
         } else if (w & STR_IN_SOURCE) {
           a = dv.getUint32(p + 4, true);
-          v = src.slice(a, a + (w & STR_LEN));
+          v = str.slice(a, a + (w & STR_LEN));
           p += 8;
         } else {
           v = text.slice(at, (at += w));
@@ -326,7 +331,11 @@ export class StompClient {
         const a = dv.getUint32(p, true), n = dv.getUint32(p + 4, true);
         p += 8;
         if (typeof src === "string") m._raw = src.slice(a, a + n);
-        else m._bin = new Uint8Array(src, a, n);
+        else {
+          m._bin = new Uint8Array(src, a, n);
+          // All ASCII: the body's text is that part of the message's text.
+          if (flags & BATCH_ASCII_BINARY) m._raw = str.slice(a, a + n);
+        }
       } else if (units === IN_SOURCE_WITH_TEXT) {
         // A view of the ArrayBuffer, and its text (decoded with the headers).
         const a = dv.getUint32(p, true), n = dv.getUint32(p + 4, true);

@@ -104,8 +104,11 @@ const DEFAULT: u32 = u32::MAX;
 //
 // MESSAGE batch: records, then the text of all records (subscription ids, header names and
 // values that are not parts of the source, bodies of text frames, in record order) as
-// UTF-8, then the byte length of the records part, then 1 if JavaScript must start its table
-// of header names afresh (the first batch of an inbox), else 0. A record is: the
+// UTF-8, then the byte length of the records part, then flags: `BATCH_NAMES_AFRESH` if
+// JavaScript must start its table of header names afresh (the first batch of an inbox),
+// `BATCH_ASCII_BINARY` if the records' source is a binary message that is all ASCII (its
+// text holds the `STR_IN_SOURCE` strings, and a body in the source is given as a view and as
+// text). A record is: the
 // subscription id (a string field), a headers block without its text, the body, the token
 // length and the ACK token (0: none). In a record's headers block a name field is either a
 // string field, or `NAME_KNOWN | i` for the `i`-th name that was sent as a string: both
@@ -113,9 +116,10 @@ const DEFAULT: u32 = u32::MAX;
 // usual few are decoded and made strings once, not per frame (JavaScript objects then also
 // share one shape). A string field (subscription id,
 // name, value) is a text length, or `STR_IN_SOURCE | n` and a start: the `n` characters of
-// the WebSocket message's own string from there (only in a text message that is all ASCII,
-// where byte offsets are string offsets, and for strings that are there as they are, not
-// unescaped: a batch of such messages needs no text decoding at all). A value field may also
+// the WebSocket message's own text from there (only in a message that is all ASCII, where
+// byte offsets are string offsets, and for strings that are there as they are, not
+// unescaped: a batch of such text messages needs no text decoding at all; a binary message
+// of up to `MAX_ASCII_BINARY` bytes is then decoded once, whole, by JavaScript). A value field may also
 // be `STR_SAME`: the last value of the same numbered name, again (a subscription id field:
 // the last record's id again); both sides keep those of up to `MAX_KEPT_VALUE` bytes, and
 // start afresh with the table of names. The header count has `HEADERS_CHECKED` set when a
@@ -166,6 +170,12 @@ const BODY_IN_SOURCE_WITH_TEXT: u32 = u32::MAX - 2;
 const MAX_BODY_WITH_TEXT: usize = 4096;
 /// A body given as bytes in the record.
 const BODY_BYTES: u32 = u32::MAX;
+/// Largest binary message whose strings may be given as parts of its text when it is all
+/// ASCII (JavaScript decodes it whole, so a big body the page may never read as text is not).
+const MAX_ASCII_BINARY: usize = MAX_BODY_WITH_TEXT;
+/// Batch flags (see the layout).
+const BATCH_NAMES_AFRESH: usize = 1;
+const BATCH_ASCII_BINARY: usize = 2;
 
 /// UTF-16 units of UTF-8 `b` that is known to be valid (it was encoded from a string).
 fn units(b: &[u8]) -> usize {
@@ -225,6 +235,8 @@ struct Inbox {
     /// Whether bodies may be given as parts of the current message: only while every record
     /// in the batch comes from it.
     in_source: bool,
+    /// Whether `source` is a binary message that is all ASCII (`BATCH_ASCII_BINARY`).
+    source_ascii: bool,
     /// In a text message: a byte offset into its UTF-8 and the UTF-16 units before it, so
     /// each body is located by reading on from the last one, not from the start.
     cursor: (usize, usize),
@@ -263,7 +275,7 @@ const MAX_KEPT_VALUE: usize = 256;
 /// its size for the session's life.
 const KEEP: usize = 256 * 1024;
 
-/// An all-ASCII text message whose strings a record may give as parts of it: its bytes,
+/// An all-ASCII message whose strings a record may give as parts of it: its bytes,
 /// and a place in the decoder's buffer that is known to hold a copy of them (the address of
 /// a body there, and that body's offset in `data`).
 #[derive(Clone, Copy)]
@@ -314,6 +326,7 @@ impl Inbox {
     fn begin(&mut self) {
         self.in_source = self.records.is_empty();
         self.source = None;
+        self.source_ascii = false;
         self.cursor = (0, 0);
     }
 
@@ -321,7 +334,12 @@ impl Inbox {
     fn push_ref(&mut self, m: &MessageRef<'_>, input: &Incoming<'_>) {
         let body = m.body();
         let at = m.body_in_input().filter(|_| self.in_source);
-        let ascii = input.ascii && !input.binary;
+        // A binary message is checked here (a text one was, as it was copied in).
+        let ascii = if input.binary {
+            at.is_some() && input.data.len() <= MAX_ASCII_BINARY && input.data.is_ascii()
+        } else {
+            input.ascii
+        };
         let place = at.map(|at| {
             if input.binary || ascii {
                 (at, body.len())
@@ -336,6 +354,7 @@ impl Inbox {
         });
         if place.is_some() && self.source.is_none() {
             self.source = Some((input.source)());
+            self.source_ascii = input.binary && ascii;
         }
         let src = at.filter(|_| ascii).map(|at| AsciiSource {
             data: input.data,
@@ -469,11 +488,11 @@ impl Inbox {
         let out = &mut self.records;
         // A binary message's small UTF-8 body also goes in the text part when its headers put
         // text there: the page's handler gets the body as text at once, and this way one
-        // decode serves it and the headers.
+        // decode serves it and the headers (all ASCII, the message's text already has it).
         let with_text = body
             .place
             .filter(|_| body.binary && body.bytes.len() <= MAX_BODY_WITH_TEXT)
-            .filter(|_| self.text.len() > text_before)
+            .filter(|_| self.text.len() > text_before && src.is_none())
             .and_then(|_| core::str::from_utf8(body.bytes).ok());
         if let Some((start, len)) = body.place {
             let kind = if with_text.is_some() {
@@ -535,8 +554,16 @@ impl Inbox {
         let split = self.records.len();
         self.records.extend_from_slice(&self.text);
         put_u32(&mut self.records, split);
-        put_u32(&mut self.records, usize::from(!self.names_told));
+        let mut flags = 0;
+        if !self.names_told {
+            flags |= BATCH_NAMES_AFRESH;
+        }
+        if self.source_ascii {
+            flags |= BATCH_ASCII_BINARY;
+        }
+        put_u32(&mut self.records, flags);
         self.names_told = true;
+        self.source_ascii = false;
         self.text.clear();
         if self.text.capacity() > KEEP {
             self.text.shrink_to(KEEP / 16);
@@ -1233,6 +1260,58 @@ mod tests {
             BODY_IN_SOURCE
         );
         assert!(inbox.text.is_empty());
+    }
+
+    #[test]
+    fn strings_of_a_small_ascii_binary_message_are_parts_of_its_text() {
+        let mut s = connected();
+        let bytes = b"MESSAGE\nsubscription:a\nk:v\\cw\n\nbody\0";
+        let buffer: JsValue = Uint8Array::from(&bytes[..]).buffer().into();
+        let input = Incoming {
+            data: bytes,
+            binary: true,
+            ascii: false,
+            source: &|| buffer.clone(),
+        };
+        let mut inbox = Inbox::default();
+        feed(&mut s, &mut inbox, &input);
+        let text = core::str::from_utf8(bytes).unwrap();
+        let at = |part: &str| text.find(part).unwrap();
+        assert_eq!(
+            strings(&inbox.records),
+            [
+                Ok((at("a\n"), 1)),
+                Ok((at("subscription"), 12)),
+                Ok((at("a\n"), 1)),
+                Ok((at("k:v"), 1)),
+                Err(3), // unescaped: given as text
+            ]
+        );
+        assert_eq!(inbox.text, b"v:w");
+        assert_eq!(places(&inbox.records), [(at("body"), 4)]);
+        let (batch, given) = inbox.take().unwrap();
+        assert!(given.unwrap().is_instance_of::<js_sys::ArrayBuffer>());
+        let flags = u32_at(&batch, batch.len() - 4);
+        assert_eq!(flags, BATCH_NAMES_AFRESH | BATCH_ASCII_BINARY);
+        inbox.give_back(batch);
+
+        // Not all ASCII, or too big to decode whole: no parts of its text, and no flag.
+        let mut big = b"MESSAGE\nsubscription:b\nid:7\n\n".to_vec();
+        big.resize(MAX_ASCII_BINARY, b'x');
+        big.push(0);
+        for bytes in [&b"MESSAGE\nsubscription:b\nid:7\n\n\xc3\xa9\0"[..], &big] {
+            let input = Incoming {
+                data: bytes,
+                binary: true,
+                ascii: false,
+                source: &|| buffer.clone(),
+            };
+            feed(&mut s, &mut inbox, &input);
+            assert!(strings(&inbox.records).iter().all(Result::is_err));
+            let (batch, _) = inbox.take().unwrap();
+            assert_eq!(u32_at(&batch, batch.len() - 4), 0);
+            inbox.give_back(batch);
+        }
     }
 
     #[test]

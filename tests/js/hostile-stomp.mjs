@@ -22,11 +22,14 @@ export const BINARY_BODY = [0xff, 0xfe, 0x00, 0xc3, 0x28, 0x80, 0xf5, 0x41];
 
 /**
  * The bodies of the "several" mode: frames sharing one WebSocket message, first three in a
- * text message, then two in a binary one (bytes; the last is not UTF-8).
+ * text message, then two in a binary one (bytes; the last is not UTF-8), then two more in a
+ * binary one.
  */
 export const SEVERAL = {
   text: ["a😀b", "héllo € 🎉", ""],
   binary: [[0x6f, 0x6b, 0xf0, 0x9f, 0x98, 0x80], [0xff, 0x00, 0x41]],
+  // Then two in a binary message that is all ASCII (given as parts of its text).
+  ascii: ["plain ascii body", "second"],
 };
 
 const message = (sub, extra, body) =>
@@ -96,6 +99,13 @@ export const MODES = {
     );
     const [x, y] = SEVERAL.binary.map((v) => Buffer.from(v));
     c.binary(Buffer.concat([message(sub, "", x), message(sub, `content-length:${y.length}\n`, y)]));
+    const [p, q] = SEVERAL.ascii;
+    c.binary(
+      Buffer.concat([
+        message(sub, "x-esc:a\\cb\\\\c\nx-dup:one\nx-dup:two\n", p),
+        message(sub, `content-length:${q.length}\n`, q),
+      ]),
+    );
   },
   error: (c) =>
     c.text(Buffer.from("ERROR\nmessage:hostile error\ncontent-type:text/plain\ncontent-length:11\n\nbad things!\0")),

@@ -201,17 +201,27 @@ test("binary frame with a non-UTF-8 body: delivered intact as binaryBody", { tim
 });
 
 test("several frames per WebSocket message, text and binary: every body and header exact", { timeout: 15_000 }, async () => {
-  const r = await run("several", { benign: true, error: false, expect: 5 });
+  const r = await run("several", { benign: true, error: false, expect: 7 });
   const m = r.log.messages;
-  assert.equal(m.length, 5, JSON.stringify(r.log));
+  assert.equal(m.length, 7, JSON.stringify(r.log));
   const utf8 = (s) => Array.from(Buffer.from(s));
   assert.deepEqual(m.slice(0, 3).map((x) => x.body), SEVERAL.text);
   assert.deepEqual(m.slice(0, 3).map((x) => x.bytes), SEVERAL.text.map(utf8));
-  assert.deepEqual(m.slice(3).map((x) => x.bytes), SEVERAL.binary);
+  assert.deepEqual(m.slice(3, 5).map((x) => x.bytes), SEVERAL.binary);
   assert.equal(m[3].body, Buffer.from(SEVERAL.binary[0]).toString("utf8"));
   assert.equal(m[4].body, "\ufffd\0A");
   // A binary message's bodies are views of the received ArrayBuffer, not copies.
-  assert.deepEqual(m.map((x) => x.view), [false, false, false, true, true]);
+  assert.deepEqual(m.map((x) => x.view), [false, false, false, true, true, true, true]);
+  // A binary message that is all ASCII: strings and bodies are parts of its text, except an
+  // escaped value.
+  assert.deepEqual(m.slice(5).map((x) => x.body), SEVERAL.ascii);
+  assert.deepEqual(m.slice(5).map((x) => x.bytes), SEVERAL.ascii.map(utf8));
+  assert.equal(m[5].headers["x-esc"], "a:b\\c");
+  assert.equal(m[5].headers["x-dup"], "one", "the first of repeated headers wins");
+  assert.equal(m[5].headers["message-id"], "m-1");
+  assert.equal(m[6].headers["content-length"], String(SEVERAL.ascii[1].length));
+  assert.equal(m[6].headers["x-esc"], undefined);
+  assert.equal(m[6].own, 4);
   const h = m[0].headers;
   assert.equal(h["x-name"], "välue");
   assert.equal(h["x-dup"], "first", "the first of repeated headers wins");
