@@ -892,6 +892,13 @@ function renderSize(L) {
       .map(([f, v]) => [f, n(v.raw), n(v.gzip), n(v.brotli)]),
   );
   if (fileRows.length) L.push("fullduplex files:", "", table(["file", "raw B", "gzip -9 B", "brotli B"], fileRows), "");
+  L.push(
+    "The floor under these: `bench/floor/run.sh` builds the bare browser layer (a wasm-bindgen " +
+      "struct owning a WebSocket, with a timer or a few collections, no protocol) the same way: " +
+      "about 10 KB gzip for wasm and glue, the whole STOMP budget, before any STOMP code " +
+      "(figures in bench/floor/README.md).",
+    "",
+  );
 }
 
 function renderWire(L) {
