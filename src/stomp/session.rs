@@ -613,18 +613,24 @@ fn negotiate(ours: u32, theirs: u64) -> u64 {
 }
 
 fn to_owned_pairs(headers: &[(&str, &str)]) -> Pairs {
-    headers
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
+    let mut out = Vec::with_capacity(headers.len());
+    for (k, v) in headers {
+        out.push(((*k).to_owned(), (*v).to_owned()));
+    }
+    out
 }
 
 /// Whether two header lists are the same apart from `receipt`.
 fn same_headers(a: &Pairs, b: &Pairs) -> bool {
-    let strip = |h: &Pairs| -> Vec<(String, String)> {
-        h.iter().filter(|(k, _)| k != "receipt").cloned().collect()
-    };
-    strip(a) == strip(b)
+    let mut a = a.iter().filter(|(k, _)| k != "receipt");
+    let mut b = b.iter().filter(|(k, _)| k != "receipt");
+    loop {
+        match (a.next(), b.next()) {
+            (None, None) => return true,
+            (Some(x), Some(y)) if x == y => {}
+            _ => return false,
+        }
+    }
 }
 
 impl Session {
@@ -632,10 +638,12 @@ impl Session {
     #[must_use]
     pub fn new(opts: ConnectOptions) -> Self {
         // Newest first, each once (no sort: there are only three).
-        let versions: Vec<Version> = Version::ALL
-            .into_iter()
-            .filter(|v| opts.accept_versions.is_empty() || opts.accept_versions.contains(v))
-            .collect();
+        let mut versions = Vec::with_capacity(Version::ALL.len());
+        for v in Version::ALL {
+            if opts.accept_versions.is_empty() || opts.accept_versions.contains(&v) {
+                versions.push(v);
+            }
+        }
         let reconnect = Reconnect::new(opts.reconnect.clone(), opts.urls.clone(), opts.seed);
         Session {
             decoder: Decoder::new(opts.limits),
@@ -959,12 +967,12 @@ impl Session {
     /// Re-sends SUBSCRIBE for every subscription of a lost connection, under its old id and
     /// with a receipt, before the page hears of the new connection.
     fn restore_subscriptions(&mut self) {
-        let mut ids: Vec<(u64, String)> = self
-            .subs
-            .iter()
-            .filter(|(_, s)| s.on == SubOn::Restore)
-            .map(|(id, s)| (s.seq, id.clone()))
-            .collect();
+        let mut ids: Vec<(u64, String)> = Vec::new();
+        for (id, s) in self.subs.iter() {
+            if s.on == SubOn::Restore {
+                ids.push((s.seq, id.clone()));
+            }
+        }
         sort_by_seq(&mut ids, |(seq, _)| *seq);
         for (_, id) in ids {
             let waiting = self
@@ -972,7 +980,7 @@ impl Session {
                 .get_mut(&id)
                 .map(|s| core::mem::take(&mut s.waiting))
                 .unwrap_or_default();
-            self.write_subscribe(&id, None, waiting, true);
+            self.write_subscribe(&id, waiting, true);
             self.claimable.push(id);
         }
     }
@@ -1006,18 +1014,27 @@ impl Session {
         }
     }
 
+    /// Drops the frames not yet polled; their ops fail with `reason`.
+    fn fail_unsent(&mut self, reason: &'static str) {
+        while let Some((_, op)) = self.transmits.pop_front() {
+            if let Some(op) = op {
+                self.fail(op, reason);
+            }
+        }
+    }
+
     fn take_pending(&mut self) -> Vec<Pending> {
-        let mut all: Vec<Pending> = core::mem::take(&mut self.pending).into_values().collect();
+        let mut all: Vec<Pending> = Vec::with_capacity(self.pending.len());
+        for p in core::mem::take(&mut self.pending).into_values() {
+            all.push(p);
+        }
         sort_by_seq(&mut all, |p| p.seq);
         all
     }
 
     /// Fails everything pending with `reason`; the disconnect op (if any) completes.
     fn fail_pending(&mut self, reason: &'static str) {
-        let unsent: Vec<OpId> = self.transmits.drain(..).filter_map(|(_, op)| op).collect();
-        for op in unsent {
-            self.fail(op, reason);
-        }
+        self.fail_unsent(reason);
         while let Some(q) = self.resend.pop_front() {
             self.fail(q.op, reason);
         }
@@ -1029,13 +1046,10 @@ impl Session {
                 self.fail(op, reason);
             }
         }
-        let waiting: Vec<OpId> = self
-            .subs
-            .values_mut()
-            .flat_map(|s| core::mem::take(&mut s.waiting))
-            .collect();
-        for op in waiting {
-            self.fail(op, reason);
+        for s in self.subs.values_mut() {
+            for op in core::mem::take(&mut s.waiting) {
+                self.events.push_back(Event::Failed { op, reason });
+            }
         }
         if let Some(op) = self.disconnect_op.take() {
             self.events.push_back(Event::Completed { op });
@@ -1049,10 +1063,7 @@ impl Session {
     /// A connection was lost and another will be tried: keeps what can be carried over
     /// (outbox, unconfirmed SENDs, subscriptions) and fails what cannot.
     fn drop_connection(&mut self) {
-        let unsent: Vec<OpId> = self.transmits.drain(..).filter_map(|(_, op)| op).collect();
-        for op in unsent {
-            self.fail(op, R_CONN_CLOSED);
-        }
+        self.fail_unsent(R_CONN_CLOSED);
         for p in self.take_pending() {
             match p.confirms {
                 Confirms::Send(cmd) => {
@@ -1374,20 +1385,12 @@ impl Session {
         }
     }
 
-    /// Writes SUBSCRIBE for subscription `id` on this connection. `op` completes when the
-    /// frame is polled, or with `waiting` on its receipt (asked for when `receipt` or when
-    /// some op waits).
-    fn write_subscribe(
-        &mut self,
-        id: &str,
-        op: Option<OpId>,
-        waiting: Vec<OpId>,
-        receipt: bool,
-    ) -> bool {
+    /// Writes SUBSCRIBE for subscription `id` on this connection. `ops` complete on its
+    /// receipt when `receipt` (which callers ask for whenever more than one op waits), else
+    /// the first completes when the frame is polled.
+    fn write_subscribe(&mut self, id: &str, ops: Vec<OpId>, receipt: bool) -> bool {
         let version = self.version.unwrap_or(Version::V1_2);
         let generation = self.generation;
-        let receipt = receipt || !waiting.is_empty();
-        let ops: Vec<OpId> = op.into_iter().chain(waiting).collect();
         let Some(sub) = self.subs.get(id) else {
             for op in ops {
                 self.fail(op, R_UNKNOWN_SUB);
@@ -1460,7 +1463,7 @@ impl Session {
             return false;
         }
         if let Cmd::Subscribe { id } = &cmd {
-            return self.write_subscribe(&id.clone(), Some(op), Vec::new(), receipt);
+            return self.write_subscribe(id, vec![op], receipt);
         }
         if let Cmd::Ack { token, nack, .. } = &cmd {
             if token.connection != self.generation {
@@ -1657,7 +1660,7 @@ impl Session {
             });
             if let Some(id) = found.cloned() {
                 // Ids are unique in the list (no `Vec::remove`: its panic path costs code).
-                self.claimable.retain(|c| *c != id);
+                self.unclaim(&id);
                 let op = self.new_op();
                 let waiting = receipt
                     .then(|| {
@@ -1697,6 +1700,11 @@ impl Session {
         (id.to_owned(), op)
     }
 
+    /// Takes `id` off the restored subscriptions a subscribe may claim.
+    fn unclaim(&mut self, id: &str) {
+        self.claimable.retain(|c| c != id);
+    }
+
     /// UNSUBSCRIBE `sub_id`. An id this session never handed out (or already unsubscribed)
     /// fails at once. A subscription of a lost connection is simply dropped (it is not
     /// restored), completing at once.
@@ -1718,7 +1726,7 @@ impl Session {
             self.fail(op, R_UNKNOWN_SUB);
             return op;
         };
-        self.claimable.retain(|c| c != sub_id);
+        self.unclaim(sub_id);
         for op in sub.waiting {
             self.fail(op, R_UNSUBSCRIBED);
         }
