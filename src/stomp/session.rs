@@ -967,14 +967,23 @@ impl Session {
     /// Re-sends SUBSCRIBE for every subscription of a lost connection, under its old id and
     /// with a receipt, before the page hears of the new connection.
     fn restore_subscriptions(&mut self) {
-        let mut ids: Vec<(u64, String)> = Vec::new();
-        for (id, s) in self.subs.iter() {
-            if s.on == SubOn::Restore {
-                ids.push((s.seq, id.clone()));
+        // In subscription order: each round takes the next `seq` after the last one written
+        // (no sort of a collected list: that costs more code than this quadratic walk over
+        // the few subscriptions a page has).
+        let mut after: Option<u64> = None;
+        loop {
+            let mut next: Option<(u64, &String)> = None;
+            for (id, s) in self.subs.iter() {
+                if s.on == SubOn::Restore
+                    && after.map_or(true, |a| s.seq > a)
+                    && next.map_or(true, |(n, _)| s.seq < n)
+                {
+                    next = Some((s.seq, id));
+                }
             }
-        }
-        sort_by_seq(&mut ids, |(seq, _)| *seq);
-        for (_, id) in ids {
+            let Some((seq, id)) = next else { break };
+            let id = id.clone();
+            after = Some(seq);
             let waiting = self
                 .subs
                 .get_mut(&id)
@@ -1732,13 +1741,18 @@ impl Session {
         }
         if sub.on == SubOn::Queued && !over {
             // Never sent: take the SUBSCRIBE back out of the outbox; nothing goes on the wire.
-            if let Some(pos) = self
-                .queue
-                .iter()
-                .position(|q| matches!(&q.cmd, Cmd::Subscribe { id } if id == sub_id))
-            {
-                if let Some(q) = self.queue.remove(pos) {
+            // One turn of the queue, dropping the first match (no `VecDeque::remove`, whose
+            // code is large).
+            let mut found = false;
+            for _ in 0..self.queue.len() {
+                let Some(q) = self.queue.pop_front() else {
+                    break;
+                };
+                if !found && matches!(&q.cmd, Cmd::Subscribe { id } if id == sub_id) {
+                    found = true;
                     self.fail(q.op, R_UNSUBSCRIBED);
+                } else {
+                    self.queue.push_back(q);
                 }
             }
             let op = self.new_op();
