@@ -1429,28 +1429,40 @@ impl Session {
             h.push(("receipt", rid));
         }
         let mut data = Vec::new();
-        let res = encode(Command::Subscribe, &h, b"", version, &mut data);
+        let ok = encode(Command::Subscribe, &h, b"", version, &mut data).is_ok();
         drop(h);
-        if res.is_err() {
-            for op in ops {
-                self.fail(op, R_UNENCODABLE);
-            }
+        let confirms = Confirms::Subscribe(id.to_owned());
+        if !self.sent(ok, data, rid, ops, confirms) {
             return false;
         }
         if let Some(sub) = self.subs.get_mut(id) {
             sub.on = SubOn::Live(generation);
         }
+        true
+    }
+
+    /// Queues frame `data` for `ops` (or fails them when `!ok`: the frame could not be
+    /// written in this version). With receipt id `rid` they complete on that receipt
+    /// (`confirms` says what it confirms); without, the first completes when the frame is
+    /// polled. Returns `ok`.
+    fn sent(
+        &mut self,
+        ok: bool,
+        data: Vec<u8>,
+        rid: Option<String>,
+        ops: Vec<OpId>,
+        confirms: Confirms,
+    ) -> bool {
+        if !ok {
+            for op in ops {
+                self.fail(op, R_UNENCODABLE);
+            }
+            return false;
+        }
         match rid {
             Some(rid) => {
                 let seq = self.new_seq();
-                self.pending.insert(
-                    rid,
-                    Pending {
-                        seq,
-                        ops,
-                        confirms: Confirms::Subscribe(id.to_owned()),
-                    },
-                );
+                self.pending.insert(rid, Pending { seq, ops, confirms });
                 self.push_frame(data, None);
             }
             None => self.push_frame(data, ops.first().copied()),
@@ -1548,43 +1560,26 @@ impl Session {
             h.push(("receipt", rid));
         }
         let mut data = Vec::new();
-        let res = encode(command, &h, body, version, &mut data);
+        let ok = encode(command, &h, body, version, &mut data).is_ok();
         drop(h);
-        if res.is_err() {
-            self.fail(op, R_UNENCODABLE);
-            return false;
-        }
-        if let Cmd::Tx { command, tx } = &cmd {
-            if *command == Command::Begin {
-                self.open_txs.add(tx.clone());
-            } else {
-                self.open_txs.remove(tx);
+        if ok {
+            if let Cmd::Tx { command, tx } = &cmd {
+                if *command == Command::Begin {
+                    self.open_txs.add(tx.clone());
+                } else {
+                    self.open_txs.remove(tx);
+                }
             }
         }
-        match rid {
-            Some(rid) => {
-                let confirms = match cmd {
-                    Cmd::Send { tx: None, .. } => Confirms::Send(cmd),
-                    Cmd::Send { .. } => Confirms::SendInTx,
-                    Cmd::Subscribe { id } => Confirms::Subscribe(id),
-                    Cmd::Unsubscribe { .. } => Confirms::Unsubscribe,
-                    Cmd::Ack { .. } => Confirms::Ack,
-                    Cmd::Tx { .. } => Confirms::Tx,
-                };
-                let seq = self.new_seq();
-                self.pending.insert(
-                    rid,
-                    Pending {
-                        seq,
-                        ops: vec![op],
-                        confirms,
-                    },
-                );
-                self.push_frame(data, None);
-            }
-            None => self.push_frame(data, Some(op)),
-        }
-        true
+        let confirms = match cmd {
+            Cmd::Send { tx: None, .. } => Confirms::Send(cmd),
+            Cmd::Send { .. } => Confirms::SendInTx,
+            Cmd::Subscribe { id } => Confirms::Subscribe(id),
+            Cmd::Unsubscribe { .. } => Confirms::Unsubscribe,
+            Cmd::Ack { .. } => Confirms::Ack,
+            Cmd::Tx { .. } => Confirms::Tx,
+        };
+        self.sent(ok, data, rid, vec![op], confirms)
     }
 
     /// SEND `body` to `destination` with extra `headers` (`content-length` is computed). With
