@@ -687,7 +687,11 @@ impl Session {
     /// WebSocket subprotocols to offer, newest version first.
     #[must_use]
     pub fn subprotocols(&self) -> Vec<&'static str> {
-        self.versions.iter().map(|v| v.subprotocol()).collect()
+        let mut out = Vec::with_capacity(self.versions.len());
+        for v in &self.versions {
+            out.push(v.subprotocol());
+        }
+        out
     }
 
     /// The negotiated version, while connected.
@@ -752,8 +756,14 @@ impl Session {
         s
     }
 
+    #[inline(never)]
     fn fail(&mut self, op: OpId, reason: &'static str) {
         self.events.push_back(Event::Failed { op, reason });
+    }
+
+    #[inline(never)]
+    fn complete(&mut self, op: OpId) {
+        self.events.push_back(Event::Completed { op });
     }
 
     fn push_frame(&mut self, data: Vec<u8>, op: Option<OpId>) {
@@ -999,7 +1009,7 @@ impl Session {
         if self.disconnect_receipt.as_deref() == Some(receipt_id.as_str()) {
             self.disconnect_receipt = None;
             if let Some(op) = self.disconnect_op.take() {
-                self.events.push_back(Event::Completed { op });
+                self.complete(op);
             }
             self.request_close(CLOSE_NORMAL, "disconnect", R_CLOSED);
             return;
@@ -1013,7 +1023,7 @@ impl Session {
                     headers,
                 });
                 for op in p.ops {
-                    self.events.push_back(Event::Completed { op });
+                    self.complete(op);
                 }
             }
             None => self.events.push_back(Event::Receipt {
@@ -1061,7 +1071,7 @@ impl Session {
             }
         }
         if let Some(op) = self.disconnect_op.take() {
-            self.events.push_back(Event::Completed { op });
+            self.complete(op);
         }
         self.claimable.clear();
         self.disconnect_receipt = None;
@@ -1095,7 +1105,7 @@ impl Session {
                 // The old connection's subscription is gone with it.
                 Confirms::Unsubscribe => {
                     for op in p.ops {
-                        self.events.push_back(Event::Completed { op });
+                        self.complete(op);
                     }
                 }
                 Confirms::Ack => {
@@ -1307,7 +1317,7 @@ impl Session {
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         let (t, op) = self.transmits.pop_front()?;
         if let Some(op) = op {
-            self.events.push_back(Event::Completed { op });
+            self.complete(op);
         }
         Some(t)
     }
@@ -1675,7 +1685,7 @@ impl Session {
                     .flatten();
                 match waiting {
                     Some(p) => p.ops.push(op),
-                    None => self.events.push_back(Event::Completed { op }),
+                    None => self.complete(op),
                 }
                 return (id, op);
             }
@@ -1751,7 +1761,7 @@ impl Session {
                 }
             }
             let op = self.new_op();
-            self.events.push_back(Event::Completed { op });
+            self.complete(op);
             return op;
         }
         let live_here = sub.on == SubOn::Live(self.generation) && self.state == State::Connected;
@@ -1764,7 +1774,7 @@ impl Session {
             );
         }
         let op = self.new_op();
-        self.events.push_back(Event::Completed { op });
+        self.complete(op);
         op
     }
 
