@@ -1716,7 +1716,12 @@ impl Session {
 
     /// Takes `id` off the restored subscriptions a subscribe may claim.
     fn unclaim(&mut self, id: &str) {
-        self.claimable.retain(|c| c != id);
+        // Ids are unique in the list; `position` found `i`, so `remove` cannot panic.
+        if let Some(i) = self.claimable.iter().position(|c| c == id) {
+            if i < self.claimable.len() {
+                self.claimable.remove(i);
+            }
+        }
     }
 
     /// UNSUBSCRIBE `sub_id`. An id this session never handed out (or already unsubscribed)
