@@ -225,7 +225,7 @@ fn header_colon(line: &[u8], esc: Escaping, pos: usize) -> Result<(usize, bool),
 /// The first `needle` in `hay`, eight bytes at a time (the classic "has zero byte" trick on
 /// a `u64`), then byte by byte for the tail. (`split_first_chunk` rather than `chunks_exact`:
 /// at `opt-level = "z"` the latter's `next` stays a call per word.)
-fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
+pub(crate) fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
     const LO: u64 = u64::from_ne_bytes([0x01; 8]);
     const HI: u64 = u64::from_ne_bytes([0x80; 8]);
     let pattern = LO.wrapping_mul(u64::from(needle));

@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 
-use super::codec::Error;
+use super::codec::{find_byte, Error};
 
 /// A STOMP protocol version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -328,7 +328,7 @@ impl Escaping {
 /// Unescapes a header name or value in one left-to-right pass. `offset` is the position of
 /// `raw` in the frame, for error reports. Borrows when there is nothing to unescape.
 pub(crate) fn unescape(raw: &[u8], esc: Escaping, offset: usize) -> Result<Cow<'_, [u8]>, Error> {
-    if esc == Escaping::None || !raw.contains(&b'\\') {
+    if esc == Escaping::None || find_byte(raw, b'\\').is_none() {
         return Ok(Cow::Borrowed(raw));
     }
     let mut out = raw.to_vec();
@@ -393,7 +393,7 @@ pub(crate) fn escape_into(
     }
     match esc {
         Escaping::None => {
-            if raw.contains(&b'\n') || (is_name && raw.contains(&b':')) {
+            if find_byte(raw, b'\n').is_some() || (is_name && find_byte(raw, b':').is_some()) {
                 return Err(Error::Unencodable);
             }
             if !is_name && raw.last() == Some(&b'\r') {
