@@ -67,8 +67,14 @@ impl<V> StrMap<V> {
         self.0.iter_mut().map(|(_, v)| v)
     }
 
+    #[cfg(test)]
     pub(crate) fn into_values(self) -> impl Iterator<Item = V> {
         self.0.into_iter().map(|(_, v)| v)
+    }
+
+    /// The entries, in key order.
+    pub(crate) fn into_vec(self) -> Vec<(String, V)> {
+        self.0
     }
 }
 

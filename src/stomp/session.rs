@@ -1042,12 +1042,10 @@ impl Session {
         }
     }
 
-    fn take_pending(&mut self) -> Vec<Pending> {
-        let mut all: Vec<Pending> = Vec::with_capacity(self.pending.len());
-        for p in core::mem::take(&mut self.pending).into_values() {
-            all.push(p);
-        }
-        sort_by_seq(&mut all, |p| p.seq);
+    /// Empties the pending receipts, in the order they were asked for.
+    fn take_pending(&mut self) -> Vec<(String, Pending)> {
+        let mut all = core::mem::take(&mut self.pending).into_vec();
+        sort_by_seq(&mut all, |(_, p)| p.seq);
         all
     }
 
@@ -1060,7 +1058,7 @@ impl Session {
         while let Some(q) = self.queue.pop_front() {
             self.fail(q.op, reason);
         }
-        for p in self.take_pending() {
+        for (_, p) in self.take_pending() {
             for op in p.ops {
                 self.fail(op, reason);
             }
@@ -1083,7 +1081,7 @@ impl Session {
     /// (outbox, unconfirmed SENDs, subscriptions) and fails what cannot.
     fn drop_connection(&mut self) {
         self.fail_unsent(R_CONN_CLOSED);
-        for p in self.take_pending() {
+        for (_, p) in self.take_pending() {
             match p.confirms {
                 Confirms::Send(cmd) => {
                     if let Some(&op) = p.ops.first() {
