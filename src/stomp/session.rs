@@ -587,14 +587,16 @@ fn parse_heartbeat(v: Option<&str>) -> (u64, u64) {
         if s.is_empty() {
             return None;
         }
-        s.bytes().try_fold(0u64, |n, b| {
-            if b.is_ascii_digit() {
-                n.checked_mul(10)?
-                    .checked_add(u64::from(b.wrapping_sub(b'0')))
-            } else {
-                None
+        let mut n = 0u64;
+        for b in s.bytes() {
+            if !b.is_ascii_digit() {
+                return None;
             }
-        })
+            n = n
+                .checked_mul(10)?
+                .checked_add(u64::from(b.wrapping_sub(b'0')))?;
+        }
+        Some(n)
     };
     v.and_then(|v| {
         let comma = v.bytes().position(|b| b == b',')?;
@@ -807,9 +809,8 @@ impl Session {
         self.arm_connect_deadline();
         let mut accept = String::new();
         for v in self.versions.iter().rev() {
-            if !accept.is_empty() {
-                accept.push(',');
-            }
+            // `push_str`, not `push(',')`: that would pull `String::push` into the wasm.
+            accept.push_str(if accept.is_empty() { "" } else { "," });
             accept.push_str(v.as_str());
         }
         let mut hb = Vec::new();
@@ -1298,10 +1299,13 @@ impl Session {
                 let incoming = (self.in_interval > 0)
                     .then(|| self.last_rx + self.in_interval.saturating_mul(2));
                 let outgoing = (self.out_interval > 0).then(|| self.last_tx + self.out_interval);
-                [incoming, outgoing, self.disconnect_deadline]
-                    .into_iter()
-                    .flatten()
-                    .min()
+                let mut next = self.disconnect_deadline;
+                for t in [incoming, outgoing].into_iter().flatten() {
+                    if next.map_or(true, |n| t < n) {
+                        next = Some(t);
+                    }
+                }
+                next
             }
             State::Waiting => self.reconnect.poll_timeout(),
             State::Closing => self.close_deadline.map(|(at, _)| at),
