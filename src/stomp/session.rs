@@ -1509,11 +1509,11 @@ impl Session {
             }
         }
         let wanted = match &cmd {
-            Cmd::Send { headers, .. } => first(headers, "receipt").map(str::to_owned),
+            Cmd::Send { headers, .. } => first(headers, "receipt"),
             _ => None,
         };
         let rid = if receipt {
-            Some(self.receipt_id(wanted.as_deref()))
+            Some(self.receipt_id(wanted))
         } else {
             None
         };
@@ -1734,51 +1734,43 @@ impl Session {
             self.state,
             State::Disconnecting | State::Closed | State::Closing
         ) && !self.offline();
-        let Some(sub) = self.subs.remove(sub_id) else {
-            if over {
-                return self.submit(
-                    Cmd::Unsubscribe {
-                        id: sub_id.to_owned(),
-                    },
-                    receipt,
-                );
+        let send = match self.subs.remove(sub_id) {
+            None if over => true,
+            None => {
+                let op = self.new_op();
+                self.fail(op, R_UNKNOWN_SUB);
+                return op;
             }
-            let op = self.new_op();
-            self.fail(op, R_UNKNOWN_SUB);
-            return op;
-        };
-        self.unclaim(sub_id);
-        for op in sub.waiting {
-            self.fail(op, R_UNSUBSCRIBED);
-        }
-        if sub.on == SubOn::Queued && !over {
-            // Never sent: take the SUBSCRIBE back out of the outbox; nothing goes on the wire.
-            // One turn of the queue, dropping the first match (no `VecDeque::remove`, whose
-            // code is large).
-            let mut found = false;
-            for _ in 0..self.queue.len() {
-                let Some(q) = self.queue.pop_front() else {
-                    break;
-                };
-                if !found && matches!(&q.cmd, Cmd::Subscribe { id } if id == sub_id) {
-                    found = true;
-                    self.fail(q.op, R_UNSUBSCRIBED);
-                } else {
-                    self.queue.push_back(q);
+            Some(sub) => {
+                self.unclaim(sub_id);
+                for op in sub.waiting {
+                    self.fail(op, R_UNSUBSCRIBED);
                 }
+                if sub.on == SubOn::Queued && !over {
+                    // Never sent: take the SUBSCRIBE back out of the outbox; nothing goes on
+                    // the wire. One turn of the queue, dropping the first match (no
+                    // `VecDeque::remove`, whose code is large).
+                    let mut found = false;
+                    for _ in 0..self.queue.len() {
+                        let Some(q) = self.queue.pop_front() else {
+                            break;
+                        };
+                        if !found && matches!(&q.cmd, Cmd::Subscribe { id } if id == sub_id) {
+                            found = true;
+                            self.fail(q.op, R_UNSUBSCRIBED);
+                        } else {
+                            self.queue.push_back(q);
+                        }
+                    }
+                }
+                over || (sub.on == SubOn::Live(self.generation) && self.state == State::Connected)
             }
-            let op = self.new_op();
-            self.complete(op);
-            return op;
-        }
-        let live_here = sub.on == SubOn::Live(self.generation) && self.state == State::Connected;
-        if over || live_here {
-            return self.submit(
-                Cmd::Unsubscribe {
-                    id: sub_id.to_owned(),
-                },
-                receipt,
-            );
+        };
+        if send {
+            let cmd = Cmd::Unsubscribe {
+                id: sub_id.to_owned(),
+            };
+            return self.submit(cmd, receipt);
         }
         let op = self.new_op();
         self.complete(op);
