@@ -14,7 +14,7 @@
 
 use std::collections::VecDeque;
 
-use super::codec::{encode, push_decimal, Decoder, Error, ItemRef, Limits};
+use super::codec::{encode, find_byte, parse_u64, push_decimal, Decoder, Error, ItemRef, Limits};
 use super::frame::{Command, FrameRef, HeaderIter, Version};
 use super::map::{FifoMap, StrMap, StrSet};
 use crate::reconnect::{redact_url, Next, Reconnect, ReconnectConfig};
@@ -546,25 +546,11 @@ fn first<'a>(headers: &'a Pairs, name: &str) -> Option<&'a str> {
 
 /// Parses `heart-beat: x,y`; anything malformed counts as `0,0`.
 fn parse_heartbeat(v: Option<&str>) -> (u64, u64) {
-    let parse = |s: &str| -> Option<u64> {
-        if s.is_empty() {
-            return None;
-        }
-        let mut n = 0u64;
-        for b in s.bytes() {
-            if !b.is_ascii_digit() {
-                return None;
-            }
-            n = n
-                .checked_mul(10)?
-                .checked_add(u64::from(b.wrapping_sub(b'0')))?;
-        }
-        Some(n)
-    };
     v.and_then(|v| {
-        let comma = v.bytes().position(|b| b == b',')?;
+        let v = v.as_bytes();
+        let comma = find_byte(v, b',')?;
         let (a, b) = (v.get(..comma)?, v.get(comma.saturating_add(1)..)?);
-        Some((parse(a)?, parse(b)?))
+        Some((parse_u64(a)?, parse_u64(b)?))
     })
     .unwrap_or((0, 0))
 }
