@@ -964,22 +964,18 @@ impl Session {
             self.request_close(CLOSE_NORMAL, "disconnect", R_CLOSED);
             return;
         }
-        match self.pending.remove(&receipt_id) {
+        let ops = match self.pending.remove(&receipt_id) {
             // A receipt the session asked for itself (a restoring SUBSCRIBE nobody waits on).
-            Some(p) if p.ops.is_empty() => {}
-            Some(p) => {
-                self.events.push_back(Event::Receipt {
-                    receipt_id,
-                    headers,
-                });
-                for op in p.ops {
-                    self.complete(op);
-                }
-            }
-            None => self.events.push_back(Event::Receipt {
-                receipt_id,
-                headers,
-            }),
+            Some(p) if p.ops.is_empty() => return,
+            Some(p) => p.ops,
+            None => Vec::new(),
+        };
+        self.events.push_back(Event::Receipt {
+            receipt_id,
+            headers,
+        });
+        for op in ops {
+            self.complete(op);
         }
     }
 
