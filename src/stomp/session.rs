@@ -724,6 +724,12 @@ impl Session {
         self.last_tx = self.now;
     }
 
+    /// Asks for a socket to `url`, bounded by the connect timeout.
+    fn open(&mut self, url: String) {
+        self.arm_connect_deadline();
+        self.transmits.push_back((Transmit::Open { url }, None));
+    }
+
     fn arm_connect_deadline(&mut self) {
         self.connect_deadline = (self.opts.connect_timeout_ms > 0)
             .then(|| self.now + u64::from(self.opts.connect_timeout_ms));
@@ -739,8 +745,7 @@ impl Session {
         }
         if let Some(url) = self.reconnect.url().map(str::to_owned) {
             self.started = true;
-            self.arm_connect_deadline();
-            self.transmits.push_back((Transmit::Open { url }, None));
+            self.open(url);
         }
     }
 
@@ -1218,8 +1223,7 @@ impl Session {
             State::Waiting => {
                 if let Some(url) = self.reconnect.handle_timeout(now).map(str::to_owned) {
                     self.state = State::Idle;
-                    self.arm_connect_deadline();
-                    self.transmits.push_back((Transmit::Open { url }, None));
+                    self.open(url);
                 }
             }
             State::Closing => {
