@@ -129,10 +129,15 @@ impl Reconnect {
     /// Whether a drop now would be followed by a retry (not counting the network state).
     #[must_use]
     pub fn can_retry(&self) -> bool {
+        self.retry_allowed(false)
+    }
+
+    /// Whether a drop would be followed by a retry, `fresh` counting the attempts as reset.
+    fn retry_allowed(&self, fresh: bool) -> bool {
         self.config.enabled
             && self.phase != Phase::Stopped
             && !self.urls.is_empty()
-            && (self.config.max_attempts == 0 || self.attempt < self.config.max_attempts)
+            && (self.config.max_attempts == 0 || fresh || self.attempt < self.config.max_attempts)
     }
 
     /// Whether a drop at `now` would be followed by a retry: like [`Reconnect::can_retry`],
@@ -140,10 +145,7 @@ impl Reconnect {
     #[must_use]
     pub fn would_retry(&self, now: Millis) -> bool {
         let lasting = self.up_since.is_some_and(|t| now.since(t) >= self.max());
-        self.config.enabled
-            && self.phase != Phase::Stopped
-            && !self.urls.is_empty()
-            && (self.config.max_attempts == 0 || lasting || self.attempt < self.config.max_attempts)
+        self.retry_allowed(lasting)
     }
 
     /// Whether `stop` was called (or the policy gave up).
@@ -275,19 +277,25 @@ impl Reconnect {
 pub fn redact_url(url: &str) -> std::borrow::Cow<'_, str> {
     let b = url.as_bytes();
     // The authority starts after "://" (or at 0) and ends at the first '/', '?' or '#'.
-    let start = b
-        .windows(3)
-        .position(|w| w == b"://")
-        .map_or(0, |i| i.saturating_add(3));
-    let rest = b.get(start..).unwrap_or_default();
-    let end = rest
-        .iter()
-        .position(|c| matches!(c, b'/' | b'?' | b'#'))
-        .unwrap_or(rest.len());
-    let Some(at) = rest
-        .get(..end)
-        .and_then(|a| a.iter().rposition(|&c| c == b'@'))
-    else {
+    let mut start = 0;
+    let mut i = 0usize;
+    while let Some(w) = b.get(i..i.saturating_add(3)) {
+        if w == b"://" {
+            start = i.saturating_add(3);
+            break;
+        }
+        i = i.saturating_add(1);
+    }
+    // The last '@' before the authority's end, as an offset from `start`.
+    let mut at = None;
+    for (j, &c) in b.get(start..).unwrap_or_default().iter().enumerate() {
+        match c {
+            b'/' | b'?' | b'#' => break,
+            b'@' => at = Some(j),
+            _ => {}
+        }
+    }
+    let Some(at) = at else {
         return std::borrow::Cow::Borrowed(url);
     };
     let mut out = String::with_capacity(url.len());
@@ -373,6 +381,12 @@ mod tests {
         assert_eq!(redact_url("ws://a@b@h"), "ws://***@h");
         assert_eq!(redact_url("u:p@h"), "***@h");
         assert_eq!(redact_url(""), "");
+        assert_eq!(redact_url("ws://h?x@y"), "ws://h?x@y");
+        assert_eq!(redact_url("wss://u@h#f@g"), "wss://***@h#f@g");
+        assert_eq!(redact_url("://@"), "://***@");
+        assert_eq!(redact_url("ws:/u@h"), "ws:/u@h");
+        assert_eq!(redact_url("a://b://u@h"), "a://b://u@h");
+        assert_eq!(redact_url("a://u@b://h"), "a://***@b://h");
     }
 
     #[test]

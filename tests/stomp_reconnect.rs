@@ -945,3 +945,53 @@ fn a_close_the_peer_never_completes_is_taken_as_done_after_the_grace_period() {
     assert!(matches!(ev.last(), Some(Event::Closed { code: 1006, .. })));
     assert_eq!(s.poll_timeout(), None);
 }
+
+#[test]
+fn subscriptions_are_restored_in_the_order_they_were_made_not_by_id() {
+    let mut s = Session::new(opts(&["ws://a/ws"]));
+    s.connect(Millis(0));
+    assert_eq!(out(&mut s), ["<open ws://a/ws>"]);
+    establish(&mut s, 0);
+    s.flush_queued();
+    for id in ["z", "m", "q", "a"] {
+        s.subscribe_with_id(id, &format!("/queue/{id}"), AckMode::Auto, &[], false);
+    }
+    // One of them goes before the drop: it is not restored.
+    s.unsubscribe("q", false);
+    assert_eq!(out(&mut s).len(), 5);
+    s.handle_close(Millis(5), 1006, "", false);
+    events(&mut s);
+    retry(&mut s);
+    let (restored, _) = establish(&mut s, 10_000);
+    let ids: Vec<&str> = restored
+        .iter()
+        .map(|f| f.lines().nth(1).unwrap_or(""))
+        .collect();
+    assert_eq!(ids, ["id:z", "id:m", "id:a"], "{restored:?}");
+}
+
+#[test]
+fn pending_receipts_fail_in_the_order_they_were_asked_for_not_by_id() {
+    let mut s = Session::new(opts(&["ws://a/ws"]));
+    s.connect(Millis(0));
+    out(&mut s);
+    establish(&mut s, 0);
+    s.flush_queued();
+    let mut ops = vec![s.send("/q", &[("receipt", "z")], b"x", true)];
+    for _ in 0..11 {
+        ops.push(s.send("/q", &[], b"x", true));
+    }
+    ops.push(s.send("/q", &[("receipt", "a")], b"x", true));
+    assert_eq!(out(&mut s).len(), 13);
+    s.disconnect(Millis(1));
+    out(&mut s);
+    s.handle_close(Millis(2), 1000, "", true);
+    let failed: Vec<OpId> = events(&mut s)
+        .iter()
+        .filter_map(|e| match e {
+            Event::Failed { op, .. } => Some(*op),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(failed, ops);
+}

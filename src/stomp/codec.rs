@@ -189,13 +189,18 @@ fn read_line<'a>(
 
 /// Parses a `content-length` value: ASCII digits only, no sign, no spaces, no overflow.
 fn parse_len(v: &[u8]) -> Option<usize> {
+    parse_u64(v).and_then(|n| usize::try_from(n).ok())
+}
+
+/// Parses a decimal number: ASCII digits only (at least one), no sign, no spaces, no overflow.
+pub(crate) fn parse_u64(v: &[u8]) -> Option<u64> {
     if v.is_empty() {
         return None;
     }
-    v.iter().try_fold(0usize, |acc, &b| {
+    v.iter().try_fold(0u64, |acc, &b| {
         if b.is_ascii_digit() {
             acc.checked_mul(10)?
-                .checked_add(usize::from(b.wrapping_sub(b'0')))
+                .checked_add(u64::from(b.wrapping_sub(b'0')))
         } else {
             None
         }
@@ -225,7 +230,7 @@ fn header_colon(line: &[u8], esc: Escaping, pos: usize) -> Result<(usize, bool),
 /// The first `needle` in `hay`, eight bytes at a time (the classic "has zero byte" trick on
 /// a `u64`), then byte by byte for the tail. (`split_first_chunk` rather than `chunks_exact`:
 /// at `opt-level = "z"` the latter's `next` stays a call per word.)
-fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
+pub(crate) fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
     const LO: u64 = u64::from_ne_bytes([0x01; 8]);
     const HI: u64 = u64::from_ne_bytes([0x80; 8]);
     let pattern = LO.wrapping_mul(u64::from(needle));

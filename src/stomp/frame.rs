@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 
-use super::codec::Error;
+use super::codec::{find_byte, Error};
 
 /// A STOMP protocol version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -328,7 +328,7 @@ impl Escaping {
 /// Unescapes a header name or value in one left-to-right pass. `offset` is the position of
 /// `raw` in the frame, for error reports. Borrows when there is nothing to unescape.
 pub(crate) fn unescape(raw: &[u8], esc: Escaping, offset: usize) -> Result<Cow<'_, [u8]>, Error> {
-    if esc == Escaping::None || !raw.contains(&b'\\') {
+    if esc == Escaping::None || find_byte(raw, b'\\').is_none() {
         return Ok(Cow::Borrowed(raw));
     }
     let mut out = raw.to_vec();
@@ -388,39 +388,29 @@ pub(crate) fn escape_into(
     is_name: bool,
     out: &mut Vec<u8>,
 ) -> Result<(), Error> {
-    if is_name && raw.is_empty() {
+    // An empty name, or a value ending in CR unless 1.2 escapes it (it would read as CRLF).
+    if (is_name && raw.is_empty())
+        || (esc != Escaping::V12 && !is_name && raw.last() == Some(&b'\r'))
+    {
         return Err(Error::Unencodable);
     }
-    match esc {
-        Escaping::None => {
-            if raw.contains(&b'\n') || (is_name && raw.contains(&b':')) {
-                return Err(Error::Unencodable);
-            }
-            if !is_name && raw.last() == Some(&b'\r') {
-                return Err(Error::Unencodable);
-            }
-            out.extend_from_slice(raw);
-        }
-        Escaping::V11 | Escaping::V12 => {
-            if esc == Escaping::V11 && !is_name && raw.last() == Some(&b'\r') {
-                return Err(Error::Unencodable);
-            }
-            let mut start = 0;
-            for (i, &b) in raw.iter().enumerate() {
-                let rep: &[u8] = match b {
-                    b'\\' => b"\\\\",
-                    b'\n' => b"\\n",
-                    b':' => b"\\c",
-                    b'\r' if esc == Escaping::V12 => b"\\r",
-                    _ => continue,
-                };
-                out.extend_from_slice(raw.get(start..i).unwrap_or_default());
-                out.extend_from_slice(rep);
-                start = i.saturating_add(1);
-            }
-            out.extend_from_slice(raw.get(start..).unwrap_or_default());
-        }
+    let mut start = 0;
+    for (i, &b) in raw.iter().enumerate() {
+        let rep: &[u8] = match (b, esc) {
+            (b'\n', Escaping::None) => return Err(Error::Unencodable),
+            (b':', Escaping::None) if is_name => return Err(Error::Unencodable),
+            (_, Escaping::None) => continue,
+            (b'\\', _) => b"\\\\",
+            (b'\n', _) => b"\\n",
+            (b':', _) => b"\\c",
+            (b'\r', Escaping::V12) => b"\\r",
+            _ => continue,
+        };
+        out.extend_from_slice(raw.get(start..i).unwrap_or_default());
+        out.extend_from_slice(rep);
+        start = i.saturating_add(1);
     }
+    out.extend_from_slice(raw.get(start..).unwrap_or_default());
     Ok(())
 }
 
@@ -431,6 +421,43 @@ mod tests {
     fn esc(raw: &[u8], e: Escaping, name: bool) -> Result<Vec<u8>, Error> {
         let mut out = Vec::new();
         escape_into(raw, e, name, &mut out).map(|()| out)
+    }
+
+    #[test]
+    fn escape_matches_its_rules_on_every_short_input() {
+        let alphabet = [b'a', b'\n', b':', b'\r', b'\\'];
+        let mut inputs: Vec<Vec<u8>> = vec![Vec::new()];
+        for len in 1..=4u32 {
+            for mut n in 0..5usize.pow(len) {
+                let mut v = Vec::new();
+                for _ in 0..len {
+                    v.push(alphabet[n % 5]);
+                    n /= 5;
+                }
+                inputs.push(v);
+            }
+        }
+        for raw in &inputs {
+            for e in [Escaping::None, Escaping::V11, Escaping::V12] {
+                for name in [false, true] {
+                    let err = (name && raw.is_empty())
+                        || (e == Escaping::None
+                            && (raw.contains(&b'\n') || (name && raw.contains(&b':'))))
+                        || (!name && e != Escaping::V12 && raw.last() == Some(&b'\r'));
+                    match esc(raw, e, name) {
+                        Err(got) => {
+                            assert!(err, "{raw:?} {e:?} {name}");
+                            assert_eq!(got, Error::Unencodable);
+                        }
+                        Ok(mut out) => {
+                            assert!(!err, "{raw:?} {e:?} {name}");
+                            let len = unescape_in_place(&mut out, e, 0).unwrap();
+                            assert_eq!(&out[..len], &raw[..], "{e:?} {name}");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]

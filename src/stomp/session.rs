@@ -14,9 +14,9 @@
 
 use std::collections::VecDeque;
 
-use super::codec::{encode, push_decimal, Decoder, Error, ItemRef, Limits};
+use super::codec::{encode, find_byte, parse_u64, push_decimal, Decoder, Error, ItemRef, Limits};
 use super::frame::{Command, FrameRef, HeaderIter, Version};
-use super::map::{StrMap, StrSet};
+use super::map::{FifoMap, StrMap, StrSet};
 use crate::reconnect::{redact_url, Next, Reconnect, ReconnectConfig};
 use crate::text::{lossy, push_lossy};
 use crate::time::Millis;
@@ -442,7 +442,6 @@ enum Confirms {
 
 #[derive(Debug)]
 struct Pending {
-    seq: u64,
     ops: Vec<OpId>,
     confirms: Confirms,
 }
@@ -472,7 +471,7 @@ pub struct Session {
     resend: VecDeque<Queued>,
     transmits: VecDeque<(Transmit, Option<OpId>)>,
     events: VecDeque<Event>,
-    pending: StrMap<Pending>,
+    pending: FifoMap<Pending>,
     subs: StrMap<Sub>,
     open_txs: StrSet,
     dead_txs: StrSet,
@@ -538,42 +537,6 @@ fn owned_headers(f: &FrameRef<'_>) -> Pairs {
     out
 }
 
-/// Sorts by `key` (a heap sort: no allocation, O(n log n), and far less code in the wasm
-/// than an instantiation of the standard library's sort).
-fn sort_by_seq<T>(v: &mut [T], key: impl Fn(&T) -> u64) {
-    let k = |v: &[T], i: usize| v.get(i).map(&key);
-    let sift = |v: &mut [T], mut root: usize, end: usize| loop {
-        let mut child = root.saturating_mul(2).saturating_add(1);
-        if child >= end {
-            break;
-        }
-        let right = child.saturating_add(1);
-        if right < end && k(v, child) < k(v, right) {
-            child = right;
-        }
-        if k(v, root) >= k(v, child) {
-            break;
-        }
-        swap(v, root, child);
-        root = child;
-    };
-    let n = v.len();
-    for start in (0..n / 2).rev() {
-        sift(v, start, n);
-    }
-    for end in (1..n).rev() {
-        swap(v, 0, end);
-        sift(v, 0, end);
-    }
-}
-
-/// Swaps elements `i < j` (no panic path, unlike `slice::swap`).
-fn swap<T>(v: &mut [T], i: usize, j: usize) {
-    if let Some([a, .., b]) = v.get_mut(i..=j) {
-        core::mem::swap(a, b);
-    }
-}
-
 fn first<'a>(headers: &'a Pairs, name: &str) -> Option<&'a str> {
     headers
         .iter()
@@ -583,23 +546,11 @@ fn first<'a>(headers: &'a Pairs, name: &str) -> Option<&'a str> {
 
 /// Parses `heart-beat: x,y`; anything malformed counts as `0,0`.
 fn parse_heartbeat(v: Option<&str>) -> (u64, u64) {
-    let parse = |s: &str| -> Option<u64> {
-        if s.is_empty() {
-            return None;
-        }
-        s.bytes().try_fold(0u64, |n, b| {
-            if b.is_ascii_digit() {
-                n.checked_mul(10)?
-                    .checked_add(u64::from(b.wrapping_sub(b'0')))
-            } else {
-                None
-            }
-        })
-    };
     v.and_then(|v| {
-        let comma = v.bytes().position(|b| b == b',')?;
+        let v = v.as_bytes();
+        let comma = find_byte(v, b',')?;
         let (a, b) = (v.get(..comma)?, v.get(comma.saturating_add(1)..)?);
-        Some((parse(a)?, parse(b)?))
+        Some((parse_u64(a)?, parse_u64(b)?))
     })
     .unwrap_or((0, 0))
 }
@@ -613,18 +564,24 @@ fn negotiate(ours: u32, theirs: u64) -> u64 {
 }
 
 fn to_owned_pairs(headers: &[(&str, &str)]) -> Pairs {
-    headers
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
+    let mut out = Vec::with_capacity(headers.len());
+    for (k, v) in headers {
+        out.push(((*k).to_owned(), (*v).to_owned()));
+    }
+    out
 }
 
 /// Whether two header lists are the same apart from `receipt`.
 fn same_headers(a: &Pairs, b: &Pairs) -> bool {
-    let strip = |h: &Pairs| -> Vec<(String, String)> {
-        h.iter().filter(|(k, _)| k != "receipt").cloned().collect()
-    };
-    strip(a) == strip(b)
+    let mut a = a.iter().filter(|(k, _)| k != "receipt");
+    let mut b = b.iter().filter(|(k, _)| k != "receipt");
+    loop {
+        match (a.next(), b.next()) {
+            (None, None) => return true,
+            (Some(x), Some(y)) if x == y => {}
+            _ => return false,
+        }
+    }
 }
 
 impl Session {
@@ -632,10 +589,12 @@ impl Session {
     #[must_use]
     pub fn new(opts: ConnectOptions) -> Self {
         // Newest first, each once (no sort: there are only three).
-        let versions: Vec<Version> = Version::ALL
-            .into_iter()
-            .filter(|v| opts.accept_versions.is_empty() || opts.accept_versions.contains(v))
-            .collect();
+        let mut versions = Vec::with_capacity(Version::ALL.len());
+        for v in Version::ALL {
+            if opts.accept_versions.is_empty() || opts.accept_versions.contains(&v) {
+                versions.push(v);
+            }
+        }
         let reconnect = Reconnect::new(opts.reconnect.clone(), opts.urls.clone(), opts.seed);
         Session {
             decoder: Decoder::new(opts.limits),
@@ -660,7 +619,7 @@ impl Session {
             resend: VecDeque::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
-            pending: StrMap::default(),
+            pending: FifoMap::default(),
             subs: StrMap::default(),
             open_txs: StrSet::default(),
             dead_txs: StrSet::default(),
@@ -679,7 +638,11 @@ impl Session {
     /// WebSocket subprotocols to offer, newest version first.
     #[must_use]
     pub fn subprotocols(&self) -> Vec<&'static str> {
-        self.versions.iter().map(|v| v.subprotocol()).collect()
+        let mut out = Vec::with_capacity(self.versions.len());
+        for v in &self.versions {
+            out.push(v.subprotocol());
+        }
+        out
     }
 
     /// The negotiated version, while connected.
@@ -744,8 +707,14 @@ impl Session {
         s
     }
 
+    #[inline(never)]
     fn fail(&mut self, op: OpId, reason: &'static str) {
         self.events.push_back(Event::Failed { op, reason });
+    }
+
+    #[inline(never)]
+    fn complete(&mut self, op: OpId) {
+        self.events.push_back(Event::Completed { op });
     }
 
     fn push_frame(&mut self, data: Vec<u8>, op: Option<OpId>) {
@@ -753,6 +722,12 @@ impl Session {
         self.transmits
             .push_back((Transmit::Frame { data, text }, op));
         self.last_tx = self.now;
+    }
+
+    /// Asks for a socket to `url`, bounded by the connect timeout.
+    fn open(&mut self, url: String) {
+        self.arm_connect_deadline();
+        self.transmits.push_back((Transmit::Open { url }, None));
     }
 
     fn arm_connect_deadline(&mut self) {
@@ -770,8 +745,7 @@ impl Session {
         }
         if let Some(url) = self.reconnect.url().map(str::to_owned) {
             self.started = true;
-            self.arm_connect_deadline();
-            self.transmits.push_back((Transmit::Open { url }, None));
+            self.open(url);
         }
     }
 
@@ -789,9 +763,8 @@ impl Session {
         self.arm_connect_deadline();
         let mut accept = String::new();
         for v in self.versions.iter().rev() {
-            if !accept.is_empty() {
-                accept.push(',');
-            }
+            // `push_str`, not `push(',')`: that would pull `String::push` into the wasm.
+            accept.push_str(if accept.is_empty() { "" } else { "," });
             accept.push_str(v.as_str());
         }
         let mut hb = Vec::new();
@@ -959,20 +932,29 @@ impl Session {
     /// Re-sends SUBSCRIBE for every subscription of a lost connection, under its old id and
     /// with a receipt, before the page hears of the new connection.
     fn restore_subscriptions(&mut self) {
-        let mut ids: Vec<(u64, String)> = self
-            .subs
-            .iter()
-            .filter(|(_, s)| s.on == SubOn::Restore)
-            .map(|(id, s)| (s.seq, id.clone()))
-            .collect();
-        sort_by_seq(&mut ids, |(seq, _)| *seq);
-        for (_, id) in ids {
+        // In subscription order: each round takes the next `seq` after the last one written
+        // (no sort of a collected list: that costs more code than this quadratic walk over
+        // the few subscriptions a page has).
+        let mut after: Option<u64> = None;
+        loop {
+            let mut next: Option<(u64, &String)> = None;
+            for (id, s) in self.subs.iter() {
+                if s.on == SubOn::Restore
+                    && after.map_or(true, |a| s.seq > a)
+                    && next.map_or(true, |(n, _)| s.seq < n)
+                {
+                    next = Some((s.seq, id));
+                }
+            }
+            let Some((seq, id)) = next else { break };
+            let id = id.clone();
+            after = Some(seq);
             let waiting = self
                 .subs
                 .get_mut(&id)
                 .map(|s| core::mem::take(&mut s.waiting))
                 .unwrap_or_default();
-            self.write_subscribe(&id, None, waiting, true);
+            self.write_subscribe(&id, waiting, true);
             self.claimable.push(id);
         }
     }
@@ -982,63 +964,61 @@ impl Session {
         if self.disconnect_receipt.as_deref() == Some(receipt_id.as_str()) {
             self.disconnect_receipt = None;
             if let Some(op) = self.disconnect_op.take() {
-                self.events.push_back(Event::Completed { op });
+                self.complete(op);
             }
             self.request_close(CLOSE_NORMAL, "disconnect", R_CLOSED);
             return;
         }
-        match self.pending.remove(&receipt_id) {
+        let ops = match self.pending.remove(&receipt_id) {
             // A receipt the session asked for itself (a restoring SUBSCRIBE nobody waits on).
-            Some(p) if p.ops.is_empty() => {}
-            Some(p) => {
-                self.events.push_back(Event::Receipt {
-                    receipt_id,
-                    headers,
-                });
-                for op in p.ops {
-                    self.events.push_back(Event::Completed { op });
-                }
-            }
-            None => self.events.push_back(Event::Receipt {
-                receipt_id,
-                headers,
-            }),
+            Some(p) if p.ops.is_empty() => return,
+            Some(p) => p.ops,
+            None => Vec::new(),
+        };
+        self.events.push_back(Event::Receipt {
+            receipt_id,
+            headers,
+        });
+        for op in ops {
+            self.complete(op);
         }
     }
 
-    fn take_pending(&mut self) -> Vec<Pending> {
-        let mut all: Vec<Pending> = core::mem::take(&mut self.pending).into_values().collect();
-        sort_by_seq(&mut all, |p| p.seq);
-        all
+    /// Drops the frames not yet polled; their ops fail with `reason`.
+    fn fail_unsent(&mut self, reason: &'static str) {
+        while let Some((_, op)) = self.transmits.pop_front() {
+            if let Some(op) = op {
+                self.fail(op, reason);
+            }
+        }
+    }
+
+    /// Empties the pending receipts, in the order they were asked for.
+    fn take_pending(&mut self) -> Vec<(String, Pending)> {
+        core::mem::take(&mut self.pending).into_vec()
     }
 
     /// Fails everything pending with `reason`; the disconnect op (if any) completes.
     fn fail_pending(&mut self, reason: &'static str) {
-        let unsent: Vec<OpId> = self.transmits.drain(..).filter_map(|(_, op)| op).collect();
-        for op in unsent {
-            self.fail(op, reason);
-        }
+        self.fail_unsent(reason);
         while let Some(q) = self.resend.pop_front() {
             self.fail(q.op, reason);
         }
         while let Some(q) = self.queue.pop_front() {
             self.fail(q.op, reason);
         }
-        for p in self.take_pending() {
+        for (_, p) in self.take_pending() {
             for op in p.ops {
                 self.fail(op, reason);
             }
         }
-        let waiting: Vec<OpId> = self
-            .subs
-            .values_mut()
-            .flat_map(|s| core::mem::take(&mut s.waiting))
-            .collect();
-        for op in waiting {
-            self.fail(op, reason);
+        for s in self.subs.values_mut() {
+            for op in core::mem::take(&mut s.waiting) {
+                self.events.push_back(Event::Failed { op, reason });
+            }
         }
         if let Some(op) = self.disconnect_op.take() {
-            self.events.push_back(Event::Completed { op });
+            self.complete(op);
         }
         self.claimable.clear();
         self.disconnect_receipt = None;
@@ -1049,11 +1029,8 @@ impl Session {
     /// A connection was lost and another will be tried: keeps what can be carried over
     /// (outbox, unconfirmed SENDs, subscriptions) and fails what cannot.
     fn drop_connection(&mut self) {
-        let unsent: Vec<OpId> = self.transmits.drain(..).filter_map(|(_, op)| op).collect();
-        for op in unsent {
-            self.fail(op, R_CONN_CLOSED);
-        }
-        for p in self.take_pending() {
+        self.fail_unsent(R_CONN_CLOSED);
+        for (_, p) in self.take_pending() {
             match p.confirms {
                 Confirms::Send(cmd) => {
                     if let Some(&op) = p.ops.first() {
@@ -1075,7 +1052,7 @@ impl Session {
                 // The old connection's subscription is gone with it.
                 Confirms::Unsubscribe => {
                     for op in p.ops {
-                        self.events.push_back(Event::Completed { op });
+                        self.complete(op);
                     }
                 }
                 Confirms::Ack => {
@@ -1246,8 +1223,7 @@ impl Session {
             State::Waiting => {
                 if let Some(url) = self.reconnect.handle_timeout(now).map(str::to_owned) {
                     self.state = State::Idle;
-                    self.arm_connect_deadline();
-                    self.transmits.push_back((Transmit::Open { url }, None));
+                    self.open(url);
                 }
             }
             State::Closing => {
@@ -1270,10 +1246,13 @@ impl Session {
                 let incoming = (self.in_interval > 0)
                     .then(|| self.last_rx + self.in_interval.saturating_mul(2));
                 let outgoing = (self.out_interval > 0).then(|| self.last_tx + self.out_interval);
-                [incoming, outgoing, self.disconnect_deadline]
-                    .into_iter()
-                    .flatten()
-                    .min()
+                let mut next = self.disconnect_deadline;
+                for t in [incoming, outgoing].into_iter().flatten() {
+                    if next.map_or(true, |n| t < n) {
+                        next = Some(t);
+                    }
+                }
+                next
             }
             State::Waiting => self.reconnect.poll_timeout(),
             State::Closing => self.close_deadline.map(|(at, _)| at),
@@ -1287,7 +1266,7 @@ impl Session {
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         let (t, op) = self.transmits.pop_front()?;
         if let Some(op) = op {
-            self.events.push_back(Event::Completed { op });
+            self.complete(op);
         }
         Some(t)
     }
@@ -1374,20 +1353,12 @@ impl Session {
         }
     }
 
-    /// Writes SUBSCRIBE for subscription `id` on this connection. `op` completes when the
-    /// frame is polled, or with `waiting` on its receipt (asked for when `receipt` or when
-    /// some op waits).
-    fn write_subscribe(
-        &mut self,
-        id: &str,
-        op: Option<OpId>,
-        waiting: Vec<OpId>,
-        receipt: bool,
-    ) -> bool {
+    /// Writes SUBSCRIBE for subscription `id` on this connection. `ops` complete on its
+    /// receipt when `receipt` (which callers ask for whenever more than one op waits), else
+    /// the first completes when the frame is polled.
+    fn write_subscribe(&mut self, id: &str, ops: Vec<OpId>, receipt: bool) -> bool {
         let version = self.version.unwrap_or(Version::V1_2);
         let generation = self.generation;
-        let receipt = receipt || !waiting.is_empty();
-        let ops: Vec<OpId> = op.into_iter().chain(waiting).collect();
         let Some(sub) = self.subs.get(id) else {
             for op in ops {
                 self.fail(op, R_UNKNOWN_SUB);
@@ -1417,28 +1388,40 @@ impl Session {
             h.push(("receipt", rid));
         }
         let mut data = Vec::new();
-        let res = encode(Command::Subscribe, &h, b"", version, &mut data);
+        let ok = encode(Command::Subscribe, &h, b"", version, &mut data).is_ok();
         drop(h);
-        if res.is_err() {
-            for op in ops {
-                self.fail(op, R_UNENCODABLE);
-            }
+        let confirms = Confirms::Subscribe(id.to_owned());
+        if !self.sent(ok, data, rid, ops, confirms) {
             return false;
         }
         if let Some(sub) = self.subs.get_mut(id) {
             sub.on = SubOn::Live(generation);
         }
+        true
+    }
+
+    /// Queues frame `data` for `ops` (or fails them when `!ok`: the frame could not be
+    /// written in this version). With receipt id `rid` they complete on that receipt
+    /// (`confirms` says what it confirms); without, the first completes when the frame is
+    /// polled. Returns `ok`.
+    fn sent(
+        &mut self,
+        ok: bool,
+        data: Vec<u8>,
+        rid: Option<String>,
+        ops: Vec<OpId>,
+        confirms: Confirms,
+    ) -> bool {
+        if !ok {
+            for op in ops {
+                self.fail(op, R_UNENCODABLE);
+            }
+            return false;
+        }
         match rid {
             Some(rid) => {
-                let seq = self.new_seq();
-                self.pending.insert(
-                    rid,
-                    Pending {
-                        seq,
-                        ops,
-                        confirms: Confirms::Subscribe(id.to_owned()),
-                    },
-                );
+                // `receipt_id` made sure `rid` is not pending yet.
+                self.pending.push(rid, Pending { ops, confirms });
                 self.push_frame(data, None);
             }
             None => self.push_frame(data, ops.first().copied()),
@@ -1460,7 +1443,7 @@ impl Session {
             return false;
         }
         if let Cmd::Subscribe { id } = &cmd {
-            return self.write_subscribe(&id.clone(), Some(op), Vec::new(), receipt);
+            return self.write_subscribe(id, vec![op], receipt);
         }
         if let Cmd::Ack { token, nack, .. } = &cmd {
             if token.connection != self.generation {
@@ -1473,11 +1456,11 @@ impl Session {
             }
         }
         let wanted = match &cmd {
-            Cmd::Send { headers, .. } => first(headers, "receipt").map(str::to_owned),
+            Cmd::Send { headers, .. } => first(headers, "receipt"),
             _ => None,
         };
         let rid = if receipt {
-            Some(self.receipt_id(wanted.as_deref()))
+            Some(self.receipt_id(wanted))
         } else {
             None
         };
@@ -1536,43 +1519,26 @@ impl Session {
             h.push(("receipt", rid));
         }
         let mut data = Vec::new();
-        let res = encode(command, &h, body, version, &mut data);
+        let ok = encode(command, &h, body, version, &mut data).is_ok();
         drop(h);
-        if res.is_err() {
-            self.fail(op, R_UNENCODABLE);
-            return false;
-        }
-        if let Cmd::Tx { command, tx } = &cmd {
-            if *command == Command::Begin {
-                self.open_txs.add(tx.clone());
-            } else {
-                self.open_txs.remove(tx);
+        if ok {
+            if let Cmd::Tx { command, tx } = &cmd {
+                if *command == Command::Begin {
+                    self.open_txs.add(tx.clone());
+                } else {
+                    self.open_txs.remove(tx);
+                }
             }
         }
-        match rid {
-            Some(rid) => {
-                let confirms = match cmd {
-                    Cmd::Send { tx: None, .. } => Confirms::Send(cmd),
-                    Cmd::Send { .. } => Confirms::SendInTx,
-                    Cmd::Subscribe { id } => Confirms::Subscribe(id),
-                    Cmd::Unsubscribe { .. } => Confirms::Unsubscribe,
-                    Cmd::Ack { .. } => Confirms::Ack,
-                    Cmd::Tx { .. } => Confirms::Tx,
-                };
-                let seq = self.new_seq();
-                self.pending.insert(
-                    rid,
-                    Pending {
-                        seq,
-                        ops: vec![op],
-                        confirms,
-                    },
-                );
-                self.push_frame(data, None);
-            }
-            None => self.push_frame(data, Some(op)),
-        }
-        true
+        let confirms = match cmd {
+            Cmd::Send { tx: None, .. } => Confirms::Send(cmd),
+            Cmd::Send { .. } => Confirms::SendInTx,
+            Cmd::Subscribe { id } => Confirms::Subscribe(id),
+            Cmd::Unsubscribe { .. } => Confirms::Unsubscribe,
+            Cmd::Ack { .. } => Confirms::Ack,
+            Cmd::Tx { .. } => Confirms::Tx,
+        };
+        self.sent(ok, data, rid, vec![op], confirms)
     }
 
     /// SEND `body` to `destination` with extra `headers` (`content-length` is computed). With
@@ -1656,8 +1622,8 @@ impl Session {
                 })
             });
             if let Some(id) = found.cloned() {
-                // Ids are unique in the list (no `Vec::remove`: its panic path costs code).
-                self.claimable.retain(|c| *c != id);
+                // Ids are unique in the list.
+                self.unclaim(&id);
                 let op = self.new_op();
                 let waiting = receipt
                     .then(|| {
@@ -1668,7 +1634,7 @@ impl Session {
                     .flatten();
                 match waiting {
                     Some(p) => p.ops.push(op),
-                    None => self.events.push_back(Event::Completed { op }),
+                    None => self.complete(op),
                 }
                 return (id, op);
             }
@@ -1697,6 +1663,16 @@ impl Session {
         (id.to_owned(), op)
     }
 
+    /// Takes `id` off the restored subscriptions a subscribe may claim.
+    fn unclaim(&mut self, id: &str) {
+        // Ids are unique in the list; `position` found `i`, so `remove` cannot panic.
+        if let Some(i) = self.claimable.iter().position(|c| c == id) {
+            if i < self.claimable.len() {
+                self.claimable.remove(i);
+            }
+        }
+    }
+
     /// UNSUBSCRIBE `sub_id`. An id this session never handed out (or already unsubscribed)
     /// fails at once. A subscription of a lost connection is simply dropped (it is not
     /// restored), completing at once.
@@ -1705,49 +1681,46 @@ impl Session {
             self.state,
             State::Disconnecting | State::Closed | State::Closing
         ) && !self.offline();
-        let Some(sub) = self.subs.remove(sub_id) else {
-            if over {
-                return self.submit(
-                    Cmd::Unsubscribe {
-                        id: sub_id.to_owned(),
-                    },
-                    receipt,
-                );
+        let send = match self.subs.remove(sub_id) {
+            None if over => true,
+            None => {
+                let op = self.new_op();
+                self.fail(op, R_UNKNOWN_SUB);
+                return op;
             }
-            let op = self.new_op();
-            self.fail(op, R_UNKNOWN_SUB);
-            return op;
-        };
-        self.claimable.retain(|c| c != sub_id);
-        for op in sub.waiting {
-            self.fail(op, R_UNSUBSCRIBED);
-        }
-        if sub.on == SubOn::Queued && !over {
-            // Never sent: take the SUBSCRIBE back out of the outbox; nothing goes on the wire.
-            if let Some(pos) = self
-                .queue
-                .iter()
-                .position(|q| matches!(&q.cmd, Cmd::Subscribe { id } if id == sub_id))
-            {
-                if let Some(q) = self.queue.remove(pos) {
-                    self.fail(q.op, R_UNSUBSCRIBED);
+            Some(sub) => {
+                self.unclaim(sub_id);
+                for op in sub.waiting {
+                    self.fail(op, R_UNSUBSCRIBED);
                 }
+                if sub.on == SubOn::Queued && !over {
+                    // Never sent: take the SUBSCRIBE back out of the outbox; nothing goes on
+                    // the wire. One turn of the queue, dropping the first match (no
+                    // `VecDeque::remove`, whose code is large).
+                    let mut found = false;
+                    for _ in 0..self.queue.len() {
+                        let Some(q) = self.queue.pop_front() else {
+                            break;
+                        };
+                        if !found && matches!(&q.cmd, Cmd::Subscribe { id } if id == sub_id) {
+                            found = true;
+                            self.fail(q.op, R_UNSUBSCRIBED);
+                        } else {
+                            self.queue.push_back(q);
+                        }
+                    }
+                }
+                over || (sub.on == SubOn::Live(self.generation) && self.state == State::Connected)
             }
-            let op = self.new_op();
-            self.events.push_back(Event::Completed { op });
-            return op;
-        }
-        let live_here = sub.on == SubOn::Live(self.generation) && self.state == State::Connected;
-        if over || live_here {
-            return self.submit(
-                Cmd::Unsubscribe {
-                    id: sub_id.to_owned(),
-                },
-                receipt,
-            );
+        };
+        if send {
+            let cmd = Cmd::Unsubscribe {
+                id: sub_id.to_owned(),
+            };
+            return self.submit(cmd, receipt);
         }
         let op = self.new_op();
-        self.events.push_back(Event::Completed { op });
+        self.complete(op);
         op
     }
 
@@ -1927,26 +1900,6 @@ mod tests {
         assert_eq!(negotiate(5, 0), 0);
         assert_eq!(negotiate(5, 10), 10);
         assert_eq!(negotiate(50, 10), 50);
-    }
-
-    #[test]
-    fn heap_sort_orders_by_seq() {
-        let mut x = 12_345u64;
-        for n in 0..70 {
-            let mut v: Vec<(u64, usize)> = (0..n)
-                .map(|i| {
-                    x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-                    (x >> 40, i)
-                })
-                .collect();
-            let mut want = v.clone();
-            want.sort_by_key(|p| p.0);
-            sort_by_seq(&mut v, |p| p.0);
-            assert_eq!(
-                v.iter().map(|p| p.0).collect::<Vec<_>>(),
-                want.iter().map(|p| p.0).collect::<Vec<_>>()
-            );
-        }
     }
 
     #[test]
