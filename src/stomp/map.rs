@@ -1,9 +1,9 @@
-//! Small maps from `String` keys. [`StrMap`], for the session's subscriptions and
+//! A small ordered map from `String` keys, for the session's receipts, subscriptions and
 //! transactions: a `Vec` kept sorted by key, searched by bisection. It iterates in key order
 //! like `BTreeMap`, so the session behaves exactly as with one, but each instantiation costs a
 //! few hundred bytes of wasm where a `BTreeMap`'s node code costs ~10 KB. The maps stay small
-//! (a session's live subscriptions), so moving the tail on insert and remove is cheap.
-//! [`FifoMap`], for the outstanding receipts: insertion order, searched linearly.
+//! (a session's live subscriptions and outstanding receipts), so moving the tail on insert and
+//! remove is cheap.
 
 /// A map from `String` to `V`, sorted by key.
 #[derive(Clone, Debug)]
@@ -20,7 +20,6 @@ impl<V> StrMap<V> {
         self.0.binary_search_by(|(k, _)| k.as_str().cmp(key))
     }
 
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.0.len()
     }
@@ -72,6 +71,11 @@ impl<V> StrMap<V> {
     pub(crate) fn into_values(self) -> impl Iterator<Item = V> {
         self.0.into_iter().map(|(_, v)| v)
     }
+
+    /// The entries, in key order.
+    pub(crate) fn into_vec(self) -> Vec<(String, V)> {
+        self.0
+    }
 }
 
 /// A set of strings.
@@ -85,53 +89,6 @@ impl StrSet {
 
     pub(crate) fn into_keys(self) -> impl Iterator<Item = String> {
         self.0.into_iter().map(|(k, ())| k)
-    }
-}
-
-/// A map from `String` to `V` in insertion order, searched linearly from the oldest entry.
-/// For the session's pending receipts: they mostly come back in the order they were asked
-/// for (so a search stops at the first entry), and the session needs that order when it fails
-/// or carries them over, which a key-sorted map would have to sort back.
-#[derive(Debug)]
-pub(crate) struct FifoMap<V>(Vec<(String, V)>);
-
-impl<V> Default for FifoMap<V> {
-    fn default() -> Self {
-        FifoMap(Vec::new())
-    }
-}
-
-impl<V> FifoMap<V> {
-    fn position(&self, key: &str) -> Option<usize> {
-        self.0.iter().position(|(k, _)| k == key)
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub(crate) fn contains_key(&self, key: &str) -> bool {
-        self.position(key).is_some()
-    }
-
-    /// Appends an entry; the caller makes sure `key` is not in the map yet.
-    pub(crate) fn push(&mut self, key: String, value: V) {
-        self.0.push((key, value));
-    }
-
-    pub(crate) fn remove(&mut self, key: &str) -> Option<V> {
-        let i = self.position(key)?;
-        // `position` found it, so `i < len` and `remove` cannot panic.
-        (i < self.0.len()).then(|| self.0.remove(i).1)
-    }
-
-    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
-        self.0.iter_mut().map(|(_, v)| v)
-    }
-
-    /// The entries, oldest first.
-    pub(crate) fn into_vec(self) -> Vec<(String, V)> {
-        self.0
     }
 }
 
@@ -169,25 +126,6 @@ mod tests {
             *v = 0;
         }
         assert!(m.into_values().all(|v| v == 0));
-    }
-
-    #[test]
-    fn fifo_map_keeps_insertion_order() {
-        let mut m = FifoMap::default();
-        for (k, v) in [("b", 1), ("c", 2), ("a", 3), ("d", 4)] {
-            m.push(k.to_owned(), v);
-        }
-        assert_eq!(m.len(), 4);
-        assert!(m.contains_key("a"));
-        assert!(!m.contains_key("e"));
-        assert_eq!(m.remove("c"), Some(2));
-        assert_eq!(m.remove("c"), None);
-        assert_eq!(m.remove("e"), None);
-        for v in m.values_mut() {
-            *v *= 10;
-        }
-        let want: Vec<(String, i32)> = vec![("b".into(), 10), ("a".into(), 30), ("d".into(), 40)];
-        assert_eq!(m.into_vec(), want);
     }
 
     #[test]

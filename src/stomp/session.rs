@@ -16,7 +16,7 @@ use std::collections::VecDeque;
 
 use super::codec::{encode, find_byte, parse_u64, push_decimal, Decoder, Error, ItemRef, Limits};
 use super::frame::{Command, FrameRef, HeaderIter, Version};
-use super::map::{FifoMap, StrMap, StrSet};
+use super::map::{StrMap, StrSet};
 use crate::reconnect::{redact_url, Next, Reconnect, ReconnectConfig};
 use crate::text::{lossy, push_lossy};
 use crate::time::Millis;
@@ -442,6 +442,7 @@ enum Confirms {
 
 #[derive(Debug)]
 struct Pending {
+    seq: u64,
     ops: Vec<OpId>,
     confirms: Confirms,
 }
@@ -471,7 +472,7 @@ pub struct Session {
     resend: VecDeque<Queued>,
     transmits: VecDeque<(Transmit, Option<OpId>)>,
     events: VecDeque<Event>,
-    pending: FifoMap<Pending>,
+    pending: StrMap<Pending>,
     subs: StrMap<Sub>,
     open_txs: StrSet,
     dead_txs: StrSet,
@@ -535,6 +536,42 @@ fn owned_headers(f: &FrameRef<'_>) -> Pairs {
         out.push((lossy(k), lossy(v)));
     }
     out
+}
+
+/// Sorts by `key` (a heap sort: no allocation, O(n log n), and far less code in the wasm
+/// than an instantiation of the standard library's sort).
+fn sort_by_seq<T>(v: &mut [T], key: impl Fn(&T) -> u64) {
+    let k = |v: &[T], i: usize| v.get(i).map(&key);
+    let sift = |v: &mut [T], mut root: usize, end: usize| loop {
+        let mut child = root.saturating_mul(2).saturating_add(1);
+        if child >= end {
+            break;
+        }
+        let right = child.saturating_add(1);
+        if right < end && k(v, child) < k(v, right) {
+            child = right;
+        }
+        if k(v, root) >= k(v, child) {
+            break;
+        }
+        swap(v, root, child);
+        root = child;
+    };
+    let n = v.len();
+    for start in (0..n / 2).rev() {
+        sift(v, start, n);
+    }
+    for end in (1..n).rev() {
+        swap(v, 0, end);
+        sift(v, 0, end);
+    }
+}
+
+/// Swaps elements `i < j` (no panic path, unlike `slice::swap`).
+fn swap<T>(v: &mut [T], i: usize, j: usize) {
+    if let Some([a, .., b]) = v.get_mut(i..=j) {
+        core::mem::swap(a, b);
+    }
 }
 
 fn first<'a>(headers: &'a Pairs, name: &str) -> Option<&'a str> {
@@ -619,7 +656,7 @@ impl Session {
             resend: VecDeque::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
-            pending: FifoMap::default(),
+            pending: StrMap::default(),
             subs: StrMap::default(),
             open_txs: StrSet::default(),
             dead_txs: StrSet::default(),
@@ -995,7 +1032,9 @@ impl Session {
 
     /// Empties the pending receipts, in the order they were asked for.
     fn take_pending(&mut self) -> Vec<(String, Pending)> {
-        core::mem::take(&mut self.pending).into_vec()
+        let mut all = core::mem::take(&mut self.pending).into_vec();
+        sort_by_seq(&mut all, |(_, p)| p.seq);
+        all
     }
 
     /// Fails everything pending with `reason`; the disconnect op (if any) completes.
@@ -1420,8 +1459,8 @@ impl Session {
         }
         match rid {
             Some(rid) => {
-                // `receipt_id` made sure `rid` is not pending yet.
-                self.pending.push(rid, Pending { ops, confirms });
+                let seq = self.new_seq();
+                self.pending.insert(rid, Pending { seq, ops, confirms });
                 self.push_frame(data, None);
             }
             None => self.push_frame(data, ops.first().copied()),
@@ -1622,7 +1661,7 @@ impl Session {
                 })
             });
             if let Some(id) = found.cloned() {
-                // Ids are unique in the list.
+                // Ids are unique in the list (no `Vec::remove`: its panic path costs code).
                 self.unclaim(&id);
                 let op = self.new_op();
                 let waiting = receipt
@@ -1900,6 +1939,26 @@ mod tests {
         assert_eq!(negotiate(5, 0), 0);
         assert_eq!(negotiate(5, 10), 10);
         assert_eq!(negotiate(50, 10), 50);
+    }
+
+    #[test]
+    fn heap_sort_orders_by_seq() {
+        let mut x = 12_345u64;
+        for n in 0..70 {
+            let mut v: Vec<(u64, usize)> = (0..n)
+                .map(|i| {
+                    x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                    (x >> 40, i)
+                })
+                .collect();
+            let mut want = v.clone();
+            want.sort_by_key(|p| p.0);
+            sort_by_seq(&mut v, |p| p.0);
+            assert_eq!(
+                v.iter().map(|p| p.0).collect::<Vec<_>>(),
+                want.iter().map(|p| p.0).collect::<Vec<_>>()
+            );
+        }
     }
 
     #[test]
