@@ -969,3 +969,29 @@ fn subscriptions_are_restored_in_the_order_they_were_made_not_by_id() {
         .collect();
     assert_eq!(ids, ["id:z", "id:m", "id:a"], "{restored:?}");
 }
+
+#[test]
+fn pending_receipts_fail_in_the_order_they_were_asked_for_not_by_id() {
+    let mut s = Session::new(opts(&["ws://a/ws"]));
+    s.connect(Millis(0));
+    out(&mut s);
+    establish(&mut s, 0);
+    s.flush_queued();
+    let mut ops = vec![s.send("/q", &[("receipt", "z")], b"x", true)];
+    for _ in 0..11 {
+        ops.push(s.send("/q", &[], b"x", true));
+    }
+    ops.push(s.send("/q", &[("receipt", "a")], b"x", true));
+    assert_eq!(out(&mut s).len(), 13);
+    s.disconnect(Millis(1));
+    out(&mut s);
+    s.handle_close(Millis(2), 1000, "", true);
+    let failed: Vec<OpId> = events(&mut s)
+        .iter()
+        .filter_map(|e| match e {
+            Event::Failed { op, .. } => Some(*op),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(failed, ops);
+}

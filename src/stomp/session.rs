@@ -969,23 +969,15 @@ impl Session {
     /// Re-sends SUBSCRIBE for every subscription of a lost connection, under its old id and
     /// with a receipt, before the page hears of the new connection.
     fn restore_subscriptions(&mut self) {
-        // In subscription order: each round takes the next `seq` after the last one written
-        // (no sort of a collected list: that costs more code than this quadratic walk over
-        // the few subscriptions a page has).
-        let mut after: Option<u64> = None;
-        loop {
-            let mut next: Option<(u64, &String)> = None;
-            for (id, s) in self.subs.iter() {
-                if s.on == SubOn::Restore
-                    && after.map_or(true, |a| s.seq > a)
-                    && next.map_or(true, |(n, _)| s.seq < n)
-                {
-                    next = Some((s.seq, id));
-                }
+        // In subscription order (a sort: a page may hold thousands of subscriptions).
+        let mut ids: Vec<(u64, String)> = Vec::new();
+        for (id, s) in self.subs.iter() {
+            if s.on == SubOn::Restore {
+                ids.push((s.seq, id.clone()));
             }
-            let Some((seq, id)) = next else { break };
-            let id = id.clone();
-            after = Some(seq);
+        }
+        sort_by_seq(&mut ids, |(seq, _)| *seq);
+        for (_, id) in ids {
             let waiting = self
                 .subs
                 .get_mut(&id)
