@@ -16,6 +16,8 @@ pub struct Jid {
     pub resource: Option<String>,
 }
 
+use super::xml::split_once;
+
 const MAX_PART: usize = 1023;
 
 fn part_ok(s: &str) -> bool {
@@ -26,11 +28,11 @@ impl Jid {
     /// Parses `s`; `None` when it is not a structurally valid JID.
     #[must_use]
     pub fn parse(s: &str) -> Option<Jid> {
-        let (before_res, resource) = match s.split_once('/') {
+        let (before_res, resource) = match split_once(s, b'/') {
             Some((a, r)) => (a, Some(r)),
             None => (s, None),
         };
-        let (local, domain) = match before_res.split_once('@') {
+        let (local, domain) = match split_once(before_res, b'@') {
             Some((l, d)) => (Some(l), d),
             None => (None, before_res),
         };

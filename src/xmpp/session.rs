@@ -2673,7 +2673,7 @@ pub fn redact(xml: &str) -> String {
     const SECRET: [&str; 5] = ["auth", "response", "challenge", "success", "password"];
     let mut out = String::with_capacity(xml.len());
     let mut rest = xml;
-    while let Some(lt) = rest.find('<') {
+    while let Some(lt) = xml::find(rest, b"<") {
         let Some((before, tag)) = rest.split_at_checked(lt) else {
             break;
         };
@@ -2687,19 +2687,20 @@ pub fn redact(xml: &str) -> String {
             Some(i) => qname.get(i.saturating_add(1)..).unwrap_or(""),
             None => qname,
         };
-        // End of the start tag, skipping quoted attribute values.
-        let mut quote: Option<char> = None;
+        // End of the start tag, skipping quoted attribute values (bytes: every delimiter is
+        // ASCII, which never occurs inside a multi-byte character).
+        let mut quote = 0u8;
         let mut end = None;
-        for (i, c) in tag.char_indices() {
-            match (quote, c) {
-                (Some(q), _) if c == q => quote = None,
-                (Some(_), _) => {}
-                (None, '"' | '\'') => quote = Some(c),
-                (None, '>') => {
-                    end = Some(i);
-                    break;
+        for (i, &b) in tag.as_bytes().iter().enumerate() {
+            if quote != 0 {
+                if b == quote {
+                    quote = 0;
                 }
-                _ => {}
+            } else if b == b'"' || b == b'\'' {
+                quote = b;
+            } else if b == b'>' {
+                end = Some(i);
+                break;
             }
         }
         let Some(end) = end else {
@@ -2714,7 +2715,7 @@ pub fn redact(xml: &str) -> String {
         rest = after;
         let self_closing = start_tag.ends_with("/>");
         if SECRET.contains(&local) && !self_closing && !qname.starts_with('/') {
-            let text_end = rest.find('<').unwrap_or(rest.len());
+            let text_end = xml::find(rest, b"<").unwrap_or(rest.len());
             if text_end > 0 {
                 out.push_str("***");
             }

@@ -469,6 +469,29 @@ pub fn find(hay: &str, needle: &[u8]) -> Option<usize> {
     None
 }
 
+/// `s` split around the first `sep` (an ASCII byte): `str::split_once` without the char
+/// searcher.
+#[must_use]
+pub fn split_once(s: &str, sep: u8) -> Option<(&str, &str)> {
+    let i = find(s, &[sep])?;
+    Some((s.get(..i)?, s.get(i.saturating_add(1)..)?))
+}
+
+/// The byte offset of character number `n` (from 0) of `s`, `None` when `s` has fewer
+/// characters (lead bytes are counted: no UTF-8 decoding).
+fn char_offset(s: &str, n: usize) -> Option<usize> {
+    let mut seen = 0usize;
+    for (i, b) in s.bytes().enumerate() {
+        if b & 0xC0 != 0x80 {
+            if seen == n {
+                return Some(i);
+            }
+            seen = seen.saturating_add(1);
+        }
+    }
+    None
+}
+
 /// Parses a non-empty run of ASCII digits in `radix` (10 or 16) as a `u32`; `None` for an
 /// empty string, any other character or an overflow (`u32::from_str_radix` without its sign
 /// handling and generic code).
@@ -626,7 +649,7 @@ impl<'a> Reader<'a, '_> {
         };
         let body = rest.get(..end).unwrap_or("");
         if !body.trim_start().starts_with("version")
-            || body.contains('<')
+            || find(body, b"<").is_some()
             || body.chars().any(|c| !is_xml_char(c))
         {
             return Err(Reader::err_at(ErrorKind::BadXmlDeclaration, start));
@@ -719,10 +742,10 @@ impl<'a> Reader<'a, '_> {
         let start = self.pos;
         let rest = self.rest();
         // The reference is looked for in the next 12 characters.
-        let window_end = rest.char_indices().nth(12).map_or(rest.len(), |(i, _)| i);
+        let window_end = char_offset(rest, 12).unwrap_or(rest.len());
         let window = rest.get(..window_end).unwrap_or("");
         let Some(semi) = window.bytes().position(|b| b == b';') else {
-            let short = rest.char_indices().nth(11).is_none();
+            let short = char_offset(rest, 11).is_none();
             if short && !window.bytes().any(|b| b == b'<' || b == b'"') {
                 return Err(Reader::err_at(ErrorKind::Incomplete, self.s.len()));
             }
@@ -840,7 +863,7 @@ impl<'a> Reader<'a, '_> {
                 self.scopes.push((p, v.clone()));
             }
         }
-        let (prefix, local) = match qname.split_once(':') {
+        let (prefix, local) = match split_once(qname, b':') {
             Some((p, l)) => (p, l),
             None => ("", qname),
         };
@@ -855,7 +878,7 @@ impl<'a> Reader<'a, '_> {
             if n == "xmlns" {
                 continue;
             }
-            if let Some((p, _)) = n.split_once(':') {
+            if let Some((p, _)) = split_once(n, b':') {
                 if p != "xmlns" {
                     self.lookup(p, at)?;
                 }
@@ -1321,5 +1344,26 @@ mod tests {
         assert_eq!(kind("<a>abc"), ErrorKind::Incomplete);
         assert_eq!(kind("<a b='abc"), ErrorKind::Incomplete);
         assert_eq!(kind("<a>\r"), ErrorKind::Incomplete);
+    }
+
+    #[test]
+    fn byte_helpers_match_str_methods() {
+        for s in ["", "a", ":", "a:b", "a:b:c", "é:ü", "ab:", ":ab", "x=y,z"] {
+            for sep in [b':', b'=', b','] {
+                assert_eq!(
+                    split_once(s, sep),
+                    s.split_once(char::from(sep)),
+                    "{s} {sep}"
+                );
+            }
+            for n in 0..6 {
+                assert_eq!(
+                    char_offset(s, n),
+                    s.char_indices().nth(n).map(|(i, _)| i),
+                    "{s} {n}"
+                );
+            }
+        }
+        assert_eq!(char_offset("aé€😀b", 4), Some(10));
     }
 }

@@ -12,6 +12,7 @@
 use super::sha::{Digest, Sha};
 use super::{base64_decode, base64_encode, credential_ok, SaslError};
 use crate::xmpp::secret::Secret;
+use crate::xmpp::xml::split_once;
 
 /// Fewest PBKDF2 iterations accepted (RFC 7677 §4: SHOULD be at least 4096). A lower count
 /// would let a rogue server obtain a cheaply crackable hash.
@@ -263,10 +264,21 @@ impl ScramClient {
         }
         self.step = Step::Done;
         let (mut r, mut s, mut i) = (None, None, None);
-        for (idx, part) in server_first.split(',').enumerate() {
-            let (k, v) = part
-                .split_once('=')
-                .ok_or(SaslError::MalformedServerMessage)?;
+        // A loop over byte splits, not `str::split` (its char searcher costs wasm).
+        let mut rest = Some(server_first);
+        let mut idx = 0usize;
+        while let Some(cur) = rest {
+            let part = match split_once(cur, b',') {
+                Some((p, next)) => {
+                    rest = Some(next);
+                    p
+                }
+                None => {
+                    rest = None;
+                    cur
+                }
+            };
+            let (k, v) = split_once(part, b'=').ok_or(SaslError::MalformedServerMessage)?;
             match (idx, k) {
                 (_, "m") => return Err(SaslError::UnsupportedExtension),
                 (0, "r") => r = Some(v),
@@ -275,6 +287,7 @@ impl ScramClient {
                 (0..=2, _) => return Err(SaslError::MalformedServerMessage),
                 _ => {}
             }
+            idx = idx.saturating_add(1);
         }
         let (Some(r), Some(s), Some(i)) = (r, s, i) else {
             return Err(SaslError::MalformedServerMessage);
@@ -368,7 +381,7 @@ impl ScramClient {
             return Err(SaslError::UnexpectedMessage);
         }
         self.step = Step::Done;
-        let first = server_final.split(',').next().unwrap_or("");
+        let first = split_once(server_final, b',').map_or(server_final, |(f, _)| f);
         if first.starts_with("e=") {
             return Err(SaslError::ServerError);
         }
