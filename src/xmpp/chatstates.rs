@@ -11,8 +11,15 @@ pub const STATES: [&str; 5] = ["active", "composing", "paused", "inactive", "gon
 
 /// The state named `name`, if it is one.
 #[must_use]
+#[allow(clippy::manual_find)]
 pub fn state(name: &str) -> Option<&'static str> {
-    STATES.into_iter().find(|s| *s == name)
+    // A loop over the slice (an array iterator is one more generic in the wasm).
+    for s in &STATES {
+        if *s == name {
+            return Some(s);
+        }
+    }
+    None
 }
 
 /// The element for `state` (one of [`STATES`]).

@@ -63,7 +63,7 @@ pub struct Item {
 /// Our features (`receipts`: whether we answer receipt requests).
 pub fn features(receipts: bool) -> impl Iterator<Item = &'static str> {
     let n = if receipts { 6 } else { 5 };
-    FEATURES.into_iter().take(n)
+    FEATURES.get(..n).unwrap_or(&[]).iter().copied()
 }
 
 /// The XEP-0115 `ver` of our identity and features.
@@ -72,7 +72,7 @@ pub fn ver(receipts: bool) -> String {
     use crate::xmpp::sasl::{scram::Hash, sha::Sha};
     let mut h = Sha::new(Hash::Sha1);
     let [category, kind, name] = IDENTITY;
-    for part in [category, "/", kind, "//", name, "<"] {
+    for part in &[category, "/", kind, "//", name, "<"] {
         h.update(part.as_bytes());
     }
     for f in features(receipts) {

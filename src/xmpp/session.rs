@@ -1534,19 +1534,17 @@ impl Session {
         };
         self.negotiation_deadline = Some(now + self.timeout_ms());
         let plain_ok = self.config.transport_secure || self.config.allow_plain_insecure;
-        let mech = if login.anonymous {
-            self.offered
-                .iter()
-                .any(|m| m.trim_ascii() == Mechanism::Anonymous.name())
-                .then_some(Mechanism::Anonymous)
-        } else {
-            sasl::select(
-                self.offered.iter().map(String::as_str),
-                &self.config.mechanisms,
-                true,
-                plain_ok,
-            )
-        };
+        // Anonymous: ANONYMOUS if offered (the only mechanism allowed without credentials).
+        let mech = sasl::select(
+            self.offered.iter().map(String::as_str),
+            if login.anonymous {
+                &[Mechanism::Anonymous]
+            } else {
+                &self.config.mechanisms
+            },
+            !login.anonymous,
+            plain_ok,
+        );
         let Some(mech) = mech else {
             self.fail_auth(
                 now,
