@@ -220,7 +220,7 @@ pub fn base64_decode(s: &str) -> Result<Vec<u8>, SaslError> {
         if n & tail_mask != 0 {
             return Err(SaslError::BadBase64);
         }
-        out.extend(bytes.iter().skip(1).take(take));
+        out.extend_from_slice(bytes.get(1..=take).unwrap_or(&[]));
     }
     Ok(out)
 }
