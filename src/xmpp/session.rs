@@ -32,8 +32,6 @@
 //! `see-other-uri` redirect (the web layer opens the new URL without reporting the old
 //! socket's close) the queue is kept, and the next stream logs in and sends it.
 
-use std::collections::VecDeque;
-
 use super::carbons::{self, Carbon};
 use super::chatstates;
 use super::disco::{self, NS_DISCO_INFO};
@@ -507,8 +505,8 @@ pub struct Session {
     disconnect_ops: Vec<OpId>,
     close_deadline: Option<Millis>,
     negotiation_deadline: Option<Millis>,
-    transmits: VecDeque<Transmit>,
-    events: VecDeque<Event>,
+    transmits: Fifo<Transmit>,
+    events: Fifo<Event>,
     outbox: Vec<String>,
     presence_sent: bool,
     redirected: bool,
@@ -542,6 +540,41 @@ pub struct Session {
     rooms: Vec<Room>,
     /// Our entity capabilities hash (XEP-0115).
     caps_ver: String,
+}
+
+/// A queue the web layer drains: a `Vec` read from `head` and emptied once drained (lighter
+/// in the wasm than `VecDeque`'s ring buffer; pushing and popping stay O(1)).
+#[derive(Debug)]
+struct Fifo<T> {
+    items: Vec<T>,
+    head: usize,
+}
+
+impl<T> Default for Fifo<T> {
+    fn default() -> Self {
+        Fifo {
+            items: Vec::new(),
+            head: 0,
+        }
+    }
+}
+
+impl<T> Fifo<T> {
+    fn push(&mut self, item: T) {
+        self.items.push(item);
+    }
+
+    /// The oldest item, leaving `hole` (a value without heap data) in its slot.
+    fn pop(&mut self, hole: T) -> Option<T> {
+        let slot = self.items.get_mut(self.head)?;
+        let item = core::mem::replace(slot, hole);
+        self.head = self.head.saturating_add(1);
+        if self.head >= self.items.len() {
+            self.items.clear();
+            self.head = 0;
+        }
+        Some(item)
+    }
 }
 
 /// Whether serialised XML is a top-level stanza as this crate writes them.
@@ -634,8 +667,8 @@ impl Session {
             disconnect_ops: Vec::new(),
             close_deadline: None,
             negotiation_deadline: None,
-            transmits: VecDeque::new(),
-            events: VecDeque::new(),
+            transmits: Fifo::default(),
+            events: Fifo::default(),
             outbox: Vec::new(),
             presence_sent: false,
             redirected: false,
@@ -686,13 +719,16 @@ impl Session {
     /// The next thing to do with the socket.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.transmits.pop_front()
+        self.transmits.pop(Transmit::Close {
+            code: 0,
+            reason: "",
+        })
     }
 
     /// The next event for the page.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        self.events.pop(Event::StreamReady)
     }
 
     /// The earliest deadline at which `handle_timeout` must be called.
@@ -756,11 +792,11 @@ impl Session {
                 self.ack_due = Some(self.now);
             }
         }
-        self.transmits.push_back(Transmit::Text(xml));
+        self.transmits.push(Transmit::Text(xml));
     }
 
     fn event(&mut self, e: Event) {
-        self.events.push_back(e);
+        self.events.push(e);
     }
 
     fn fail_op(&mut self, op: OpId, condition: &str, text: Option<&str>) {
@@ -867,8 +903,7 @@ impl Session {
     /// Asks the web layer to close the socket.
     fn close_socket(&mut self, reason: &'static str) {
         if self.phase != Phase::Closed && self.phase != Phase::Idle {
-            self.transmits
-                .push_back(Transmit::Close { code: 1000, reason });
+            self.transmits.push(Transmit::Close { code: 1000, reason });
         }
         self.phase = Phase::Closed;
         self.close_deadline = None;
@@ -1247,7 +1282,7 @@ impl Session {
             // A reconnection attempt hangs: drop that socket and try the next one.
             self.negotiation_deadline = None;
             self.phase = Phase::Reconnecting;
-            self.transmits.push_back(Transmit::Close {
+            self.transmits.push(Transmit::Close {
                 code: 1000,
                 reason: "negotiation timeout",
             });
@@ -1293,7 +1328,7 @@ impl Session {
             // makes the close resume the stream on a new socket.
             self.ack_deadline = None;
             if self.phase == Phase::Online {
-                self.transmits.push_back(Transmit::Close {
+                self.transmits.push(Transmit::Close {
                     code: 1000,
                     reason: "ack timeout",
                 });
@@ -1308,7 +1343,7 @@ impl Session {
         }
         if self.phase == Phase::Reconnecting {
             if let Some(url) = self.backoff.handle_timeout(now).map(String::from) {
-                self.transmits.push_back(Transmit::Open { url });
+                self.transmits.push(Transmit::Open { url });
             }
         }
     }
@@ -2623,7 +2658,7 @@ impl Session {
             Phase::Idle => {
                 self.idle_queue = false;
                 self.report_undelivered();
-                self.transmits.push_back(Transmit::Close {
+                self.transmits.push(Transmit::Close {
                     code: 1000,
                     reason: "",
                 });
@@ -2641,7 +2676,7 @@ impl Session {
                     self.finish_closed(1000, "", true);
                 } else {
                     // A socket is opening: its close event ends the session.
-                    self.transmits.push_back(Transmit::Close {
+                    self.transmits.push(Transmit::Close {
                         code: 1000,
                         reason: "",
                     });
@@ -2756,5 +2791,29 @@ mod tests {
         assert_ne!(a, b);
         assert!(a.ends_with('1'));
         assert_eq!(s.new_op(), OpId(1));
+    }
+
+    #[test]
+    fn fifo_order() {
+        let mut q = Fifo::default();
+        assert_eq!(q.pop(0), None);
+        q.push(1);
+        q.push(2);
+        assert_eq!(q.pop(0), Some(1));
+        q.push(3);
+        assert_eq!(q.pop(0), Some(2));
+        assert_eq!(q.pop(0), Some(3));
+        assert_eq!((q.items.len(), q.head), (0, 0));
+        assert_eq!(q.pop(0), None);
+        q.push(4);
+        assert_eq!(q.pop(0), Some(4));
+    }
+
+    #[test]
+    fn redaction_multibyte() {
+        assert_eq!(
+            redact("<é a='\u{1F600}>'>ü</é><password x=\"é'\">p€</password>"),
+            "<é a='\u{1F600}>'>ü</é><password x=\"é'\">***</password>"
+        );
     }
 }
