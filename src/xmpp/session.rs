@@ -527,6 +527,8 @@ pub struct Session {
     reconnect: Option<Resume>,
     /// When and where to reconnect (with [`Config::urls`]).
     backoff: Backoff,
+    /// [`Config::urls`] was not empty (the list itself moved to `backoff`).
+    has_urls: bool,
     /// `Online`s so far: the next one is a reconnection when nonzero.
     generation: u32,
     /// The page fetched the roster: re-fetched after a reconnection.
@@ -621,7 +623,7 @@ impl Session {
     /// A session with `config`; `entropy` (32 random bytes, e.g. `crypto.getRandomValues`)
     /// seeds SCRAM nonces and stanza ids.
     #[must_use]
-    pub fn new(config: Config, entropy: [u8; 32]) -> Session {
+    pub fn new(mut config: Config, entropy: [u8; 32]) -> Session {
         let mut h = sasl::sha::Sha::new(sasl::scram::Hash::Sha256);
         h.update(&entropy);
         h.update(b"ids");
@@ -640,11 +642,11 @@ impl Session {
             op: None,
             transient: false,
         });
-        let backoff = Backoff::new(
-            config.reconnect.clone(),
-            config.urls.clone(),
-            config.reconnect_seed,
-        );
+        // The URLs move to the policy (a clone of the list cost wasm); `auto` needs only
+        // whether there were any.
+        let urls = core::mem::take(&mut config.urls);
+        let has_urls = !urls.is_empty();
+        let backoff = Backoff::new(config.reconnect.clone(), urls, config.reconnect_seed);
         Session {
             config,
             seed: entropy,
@@ -681,6 +683,7 @@ impl Session {
             ack_deadline: None,
             reconnect: None,
             backoff,
+            has_urls,
             generation: 0,
             roster_wanted: false,
             last_presence: None,
@@ -989,7 +992,7 @@ impl Session {
 
     /// Whether any lost connection is retried (URLs given, reconnection on).
     fn auto(&self) -> bool {
-        self.config.reconnect.enabled && !self.config.urls.is_empty()
+        self.config.reconnect.enabled && self.has_urls
     }
 
     /// A socket closed with automatic reconnection: retried unless `disconnect` was called,
