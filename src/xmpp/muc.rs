@@ -161,7 +161,7 @@ impl Occupant {
             jid: attr("jid"),
             role: attr("role"),
             affiliation: attr("affiliation"),
-            me: codes.contains(&110) || nick == our_nick,
+            me: has_code(&codes, 110) || nick == our_nick,
             new_nick: attr("nick"),
             codes,
             kind: m.kind,
@@ -170,6 +170,17 @@ impl Occupant {
             xml: m.xml,
         }
     }
+}
+
+/// Whether `codes` holds `code` (a loop: `<[u16]>::contains` is a larger specialised search).
+#[must_use]
+pub fn has_code(codes: &[u16], code: u16) -> bool {
+    for c in codes {
+        if *c == code {
+            return true;
+        }
+    }
+    false
 }
 
 #[cfg(test)]

@@ -1917,10 +1917,8 @@ impl Session {
         let occ = Occupant::from_presence(el, &room.jid, &nick, &room.nick);
         let me = occ.me;
         let gone = occ.kind.as_deref() == Some("unavailable");
-        let created = occ.codes.contains(&201);
-        let renamed = occ
-            .codes
-            .contains(&303)
+        let created = muc::has_code(&occ.codes, 201);
+        let renamed = muc::has_code(&occ.codes, 303)
             .then(|| occ.new_nick.clone())
             .flatten();
         let xml = occ.xml.clone();
