@@ -31,9 +31,12 @@ pub fn element(state: &str) -> Element {
 /// The chat state a message carries.
 #[must_use]
 pub fn of(msg: &Element) -> Option<&'static str> {
-    msg.elements()
-        .find(|c| c.ns == NS_CHATSTATES)
-        .and_then(|c| state(&c.name))
+    for c in msg.elements() {
+        if c.ns == NS_CHATSTATES {
+            return state(&c.name);
+        }
+    }
+    None
 }
 
 #[cfg(test)]

@@ -173,11 +173,10 @@ pub fn parse_info(iq: &Element) -> Info {
 #[must_use]
 pub fn parse_items(iq: &Element) -> Vec<Item> {
     let mut items = Vec::new();
-    for c in iq
-        .child("query", NS_DISCO_ITEMS)
-        .iter()
-        .flat_map(|q| q.elements())
-    {
+    let Some(q) = iq.child("query", NS_DISCO_ITEMS) else {
+        return items;
+    };
+    for c in q.elements() {
         if !c.is("item", NS_DISCO_ITEMS) {
             continue;
         }

@@ -144,11 +144,13 @@ impl Occupant {
         let x = p.child("x", NS_MUC_USER);
         let item = x.and_then(|x| x.child("item", NS_MUC_USER));
         let mut codes: Vec<u16> = Vec::new();
-        for c in x.iter().flat_map(|x| x.elements()) {
-            if c.is("status", NS_MUC_USER) {
-                if let Some(code) = c.attr("code").and_then(crate::xmpp::xml::parse_u32) {
-                    if let Ok(code) = u16::try_from(code) {
-                        codes.push(code);
+        if let Some(x) = x {
+            for c in x.elements() {
+                if c.is("status", NS_MUC_USER) {
+                    if let Some(code) = c.attr("code").and_then(crate::xmpp::xml::parse_u32) {
+                        if let Ok(code) = u16::try_from(code) {
+                            codes.push(code);
+                        }
                     }
                 }
             }

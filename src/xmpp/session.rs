@@ -604,16 +604,21 @@ fn error_of(stanza: &Element) -> (String, Option<String>) {
 
 /// Condition (first child element in `ns` other than `text`) and text of an error element.
 fn condition_of(el: &Element, ns: &str) -> (String, Option<String>) {
-    let cond = el
-        .elements()
-        .find(|c| c.ns == ns && c.name != "text")
-        .map_or_else(|| String::from("undefined-condition"), |c| c.name.clone());
-    let text = el
-        .elements()
-        .find(|c| c.is("text", ns))
-        .map(Element::text)
-        .filter(|t| !t.is_empty());
-    (cond, text)
+    // One loop for both (each `find` was one more generic in the wasm).
+    let mut cond = None;
+    let mut text = None;
+    for c in el.elements() {
+        if c.ns != ns {
+            continue;
+        }
+        if c.name == "text" {
+            text = text.or(Some(c));
+        } else {
+            cond = cond.or(Some(c));
+        }
+    }
+    let cond = cond.map_or_else(|| String::from("undefined-condition"), |c| c.name.clone());
+    (cond, text.map(Element::text).filter(|t| !t.is_empty()))
 }
 
 impl Session {

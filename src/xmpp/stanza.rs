@@ -73,17 +73,18 @@ fn attr(e: &Element, n: &str) -> Option<String> {
 }
 
 fn child_text(e: &Element, name: &str) -> Option<String> {
-    let mut it = e.elements().filter(|c| c.is(name, NS_CLIENT));
-    let first = it.next()?;
-    if first.attr("xml:lang").is_some() {
-        if let Some(plain) = e
-            .elements()
-            .find(|c| c.is(name, NS_CLIENT) && c.attr("xml:lang").is_none())
-        {
-            return Some(plain.text());
+    // The first such child without `xml:lang`, else the first one (plain loops: adapter
+    // chains are more generics in the wasm).
+    let mut first = None;
+    for c in e.elements() {
+        if c.is(name, NS_CLIENT) {
+            if c.attr("xml:lang").is_none() {
+                return Some(c.text());
+            }
+            first = first.or(Some(c));
         }
     }
-    Some(first.text())
+    first.map(Element::text)
 }
 
 impl Message {

@@ -251,8 +251,14 @@ impl Element {
 
     /// The first child element named `name` in namespace `ns`.
     #[must_use]
+    #[allow(clippy::manual_find)] // a loop: `find` adds a generic per closure to the wasm
     pub fn child(&self, name: &str, ns: &str) -> Option<&Element> {
-        self.elements().find(|e| e.is(name, ns))
+        for e in self.elements() {
+            if e.is(name, ns) {
+                return Some(e);
+            }
+        }
+        None
     }
 
     /// The text of each child element named `name` in namespace `ns`, in order (a loop, not
