@@ -581,12 +581,12 @@ impl<T> Fifo<T> {
 
 /// Whether serialised XML is a top-level stanza as this crate writes them.
 fn is_stanza_xml(xml: &str) -> bool {
-    ["<message ", "<presence ", "<iq "].iter().any(|p| {
-        xml.starts_with(p)
-            && xml
-                .get(p.len()..)
-                .is_some_and(|r| r.starts_with("xmlns=\"jabber:client\""))
-    })
+    for p in &["<message ", "<presence ", "<iq "] {
+        if let Some(r) = xml.strip_prefix(p) {
+            return r.starts_with("xmlns=\"jabber:client\"");
+        }
+    }
+    false
 }
 
 fn framing(name: &str) -> Element {
@@ -2719,10 +2719,10 @@ pub fn redact(xml: &str) -> String {
             .find(|c: char| c.is_whitespace() || c == '/' || c == '>')
             .unwrap_or(after_lt.len());
         let qname = after_lt.get(..name_len).unwrap_or("");
-        let local = match qname.bytes().rposition(|b| b == b':') {
-            Some(i) => qname.get(i.saturating_add(1)..).unwrap_or(""),
-            None => qname,
-        };
+        let mut local = qname;
+        while let Some((_, after)) = xml::split_once(local, b':') {
+            local = after;
+        }
         // End of the start tag, skipping quoted attribute values (bytes: every delimiter is
         // ASCII, which never occurs inside a multi-byte character).
         let mut quote = 0u8;

@@ -460,9 +460,12 @@ pub fn parse(input: &[u8], limits: &Limits, default_ns: &str) -> Result<Element,
 /// Whether `input` is empty or only XML whitespace.
 #[must_use]
 pub fn is_blank(input: &[u8]) -> bool {
-    input
-        .iter()
-        .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+    for b in input {
+        if !matches!(b, b' ' | b'\t' | b'\r' | b'\n') {
+            return false;
+        }
+    }
+    true
 }
 
 /// The byte offset of the first `needle` in `hay` (a plain byte scan: no `str` pattern
@@ -472,7 +475,7 @@ pub fn find(hay: &str, needle: &[u8]) -> Option<usize> {
     let first = *needle.first()?;
     let hay = hay.as_bytes();
     let mut from = 0;
-    while let Some(i) = hay.get(from..)?.iter().position(|&b| b == first) {
+    while let Some(i) = find_byte(hay.get(from..)?, first) {
         let at = from.saturating_add(i);
         if hay.get(at..)?.starts_with(needle) {
             return Some(at);
@@ -482,11 +485,24 @@ pub fn find(hay: &str, needle: &[u8]) -> Option<usize> {
     None
 }
 
+/// The index of the first `b` in `s` (a loop shared by every byte search).
+#[must_use]
+pub fn find_byte(s: &[u8], b: u8) -> Option<usize> {
+    let mut i = 0;
+    while let Some(&c) = s.get(i) {
+        if c == b {
+            return Some(i);
+        }
+        i = i.saturating_add(1);
+    }
+    None
+}
+
 /// `s` split around the first `sep` (an ASCII byte): `str::split_once` without the char
 /// searcher.
 #[must_use]
 pub fn split_once(s: &str, sep: u8) -> Option<(&str, &str)> {
-    let i = find(s, &[sep])?;
+    let i = find_byte(s.as_bytes(), sep)?;
     Some((s.get(..i)?, s.get(i.saturating_add(1)..)?))
 }
 
@@ -719,13 +735,16 @@ impl<'a> Reader<'a, '_> {
         // Namespaces in XML: at most one colon, not at either end, and the local part an
         // NCName too (`p:1a` is refused: the writer emits the local part on its own).
         let name_bytes = name.as_bytes();
-        let colons = name_bytes.iter().filter(|&&b| b == b':').count();
-        let local_ok = match name_bytes.iter().position(|&b| b == b':') {
-            Some(at) => name
-                .get(at.saturating_add(1)..)
-                .and_then(|local| local.chars().next())
-                .is_some_and(is_name_start),
-            None => true,
+        let (local_ok, colons) = match split_once(name, b':') {
+            Some((_, local)) => (
+                local.chars().next().is_some_and(is_name_start),
+                if find_byte(local.as_bytes(), b':').is_some() {
+                    2
+                } else {
+                    1
+                },
+            ),
+            None => (true, 0),
         };
         if colons > 1
             || name_bytes.first() == Some(&b':')
@@ -757,9 +776,10 @@ impl<'a> Reader<'a, '_> {
         // The reference is looked for in the next 12 characters.
         let window_end = char_offset(rest, 12).unwrap_or(rest.len());
         let window = rest.get(..window_end).unwrap_or("");
-        let Some(semi) = window.bytes().position(|b| b == b';') else {
+        let Some(semi) = find_byte(window.as_bytes(), b';') else {
             let short = char_offset(rest, 11).is_none();
-            if short && !window.bytes().any(|b| b == b'<' || b == b'"') {
+            let w = window.as_bytes();
+            if short && find_byte(w, b'<').is_none() && find_byte(w, b'"').is_none() {
                 return Err(Reader::err_at(ErrorKind::Incomplete, self.s.len()));
             }
             return Err(self.err(ErrorKind::UnknownEntity));
@@ -858,8 +878,10 @@ impl<'a> Reader<'a, '_> {
                     if raw.len() >= self.limits.max_attrs {
                         return Err(Reader::err_at(ErrorKind::TooManyAttributes, at));
                     }
-                    if raw.iter().any(|(n, _, _)| *n == aname) {
-                        return Err(Reader::err_at(ErrorKind::DuplicateAttribute, at));
+                    for (n, _, _) in &raw {
+                        if *n == aname {
+                            return Err(Reader::err_at(ErrorKind::DuplicateAttribute, at));
+                        }
                     }
                     raw.push((aname, value, at));
                 }

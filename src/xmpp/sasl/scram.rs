@@ -189,7 +189,12 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 fn nonce_ok(n: &str) -> bool {
-    !n.is_empty() && n.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b',')
+    for b in n.bytes() {
+        if !(0x21..=0x7e).contains(&b) || b == b',' {
+            return false;
+        }
+    }
+    !n.is_empty()
 }
 
 impl ScramClient {
@@ -304,9 +309,7 @@ impl ScramClient {
         if salt.is_empty() {
             return Err(SaslError::MalformedServerMessage);
         }
-        if i.is_empty() || !i.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(SaslError::BadIterationCount);
-        }
+        // Digits only: `parse_radix` refuses an empty string and any other byte.
         let iterations =
             crate::xmpp::xml::parse_radix(i, 10).ok_or(SaslError::BadIterationCount)?;
         if !(MIN_ITERATIONS..=MAX_ITERATIONS).contains(&iterations) {
