@@ -75,7 +75,7 @@ pub fn query(queryid: &str, q: &Query) -> Element {
     let mut x = Element::new("x", NS_DATA)
         .with_attr("type", "submit")
         .with_child(field("FORM_TYPE", NS_MAM).with_attr("type", "hidden"));
-    for (var, v) in [("with", &q.with), ("start", &q.start), ("end", &q.end)] {
+    for (var, v) in &[("with", &q.with), ("start", &q.start), ("end", &q.end)] {
         if let Some(v) = v {
             x = x.with_child(field(var, v));
         }
@@ -90,7 +90,7 @@ pub fn query(queryid: &str, q: &Query) -> Element {
             push_i64(&mut s, i64::from(m));
             set = set.with_child(Element::new("max", NS_RSM).with_text(&s));
         }
-        for (name, v) in [("after", &q.after), ("before", &q.before)] {
+        for (name, v) in &[("after", &q.after), ("before", &q.before)] {
             if let Some(v) = v {
                 let mut e = Element::new(name, NS_RSM);
                 if !v.is_empty() {

@@ -100,13 +100,13 @@ pub fn join(to: &str, password: Option<&str>, history: &History, caps: Option<El
     }
     if *history != History::default() {
         let mut h = Element::new("history", NS_MUC);
-        for (name, v) in [
+        for (name, v) in &[
             ("maxstanzas", history.max_stanzas),
             ("seconds", history.seconds),
         ] {
             if let Some(v) = v {
                 let mut s = String::new();
-                push_i64(&mut s, i64::from(v));
+                push_i64(&mut s, i64::from(*v));
                 h.set_attr(name, &s);
             }
         }

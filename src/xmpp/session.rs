@@ -751,14 +751,14 @@ impl Session {
             }
         }
         let mut t = self.close_deadline;
-        for d in [
+        for d in &[
             self.negotiation_deadline,
             self.ack_due,
             self.ack_deadline,
             self.reconnect.as_ref().and_then(|r| r.at),
             self.backoff.poll_timeout(),
         ] {
-            t = earliest(t, d);
+            t = earliest(t, *d);
         }
         for p in &self.pending {
             t = earliest(t, Some(p.deadline));
