@@ -919,12 +919,8 @@ impl Session {
     }
 
     fn complete_disconnects(&mut self) {
-        for op in core::mem::take(&mut self.disconnect_ops) {
-            self.event(Event::Completed {
-                op,
-                roster: None,
-                xml: None,
-            });
+        for op in &core::mem::take(&mut self.disconnect_ops) {
+            self.complete(*op, None);
         }
     }
 
@@ -1131,8 +1127,8 @@ impl Session {
                 caps,
             ));
         }
-        for p in joins {
-            self.send(&p);
+        for p in &joins {
+            self.send(p);
         }
     }
 
@@ -1203,7 +1199,7 @@ impl Session {
 
     /// Forgets the rooms (the server's session is gone), failing their pending commands.
     fn end_rooms(&mut self) {
-        for r in core::mem::take(&mut self.rooms) {
+        for r in &core::mem::take(&mut self.rooms) {
             if let Some(op) = r.op {
                 self.fail_op(op, "closed", None);
             }
@@ -2098,11 +2094,7 @@ impl Session {
         let jid = self.jid_str.clone().unwrap_or_default();
         self.event(Event::Online { jid, reconnected });
         if let Some(op) = self.login.as_mut().and_then(|l| l.op.take()) {
-            self.event(Event::Completed {
-                op,
-                roster: None,
-                xml: None,
-            });
+            self.complete(op, None);
         }
         for s in core::mem::take(&mut self.outbox) {
             self.push_out(s);
@@ -2668,11 +2660,7 @@ impl Session {
                     code: 1000,
                     reason: "",
                 });
-                self.event(Event::Completed {
-                    op,
-                    roster: None,
-                    xml: None,
-                });
+                self.complete(op, None);
             }
             Phase::Closed | Phase::Closing => self.disconnect_ops.push(op),
             Phase::Reconnecting => {
