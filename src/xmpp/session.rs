@@ -1568,7 +1568,7 @@ impl Session {
     }
 
     fn start_auth(&mut self, now: Millis) {
-        let Some(login) = self.login.clone() else {
+        let Some(anonymous) = self.login.as_ref().map(|l| l.anonymous) else {
             return;
         };
         self.negotiation_deadline = Some(now + self.timeout_ms());
@@ -1576,12 +1576,12 @@ impl Session {
         // Anonymous: ANONYMOUS if offered (the only mechanism allowed without credentials).
         let mech = sasl::select(
             self.offered.iter().map(String::as_str),
-            if login.anonymous {
+            if anonymous {
                 &[Mechanism::Anonymous]
             } else {
                 &self.config.mechanisms
             },
-            !login.anonymous,
+            !anonymous,
             plain_ok,
         );
         let Some(mech) = mech else {
@@ -1590,6 +1590,10 @@ impl Session {
                 "invalid-mechanism",
                 Some("no acceptable SASL mechanism offered"),
             );
+            return;
+        };
+        // The login is borrowed, not cloned (a clone of its strings cost wasm).
+        let Some(login) = self.login.as_ref() else {
             return;
         };
         let initial = match mech {
