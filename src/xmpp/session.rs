@@ -869,14 +869,7 @@ impl Session {
         purpose: Purpose,
     ) {
         let id = self.new_id();
-        let mut iq = Element::new("iq", NS_CLIENT)
-            .with_attr("type", kind)
-            .with_attr("id", &id)
-            .with_opt_attr("to", to);
-        if let Some(p) = payload {
-            iq = iq.with_child(p);
-        }
-        self.send(&iq);
+        self.send_iq_el(kind, &id, to, payload);
         self.pending.push(PendingIq {
             id,
             to: to.map(String::from),
@@ -1033,6 +1026,16 @@ impl Session {
             self.fail_pending("closed", Some("connection lost"));
             self.keep_rooms_for_rejoin();
         }
+        self.keep_for_resume(now, code, reason, clean);
+        if let Some(op) = self.login.as_mut().and_then(|l| l.op.take()) {
+            self.fail_op(op, "closed", Some("connection lost"));
+        }
+        self.phase = Phase::Reconnecting;
+        self.forget_stream();
+    }
+
+    /// Starts the [`Resume`] state of a dropped session (kept if there is one already).
+    fn keep_for_resume(&mut self, now: Millis, code: u16, reason: &str, clean: bool) {
         if self.reconnect.is_none() {
             let jid = self.jid.take();
             self.reconnect = Some(Resume {
@@ -1046,11 +1049,6 @@ impl Session {
                 clean,
             });
         }
-        if let Some(op) = self.login.as_mut().and_then(|l| l.op.take()) {
-            self.fail_op(op, "closed", Some("connection lost"));
-        }
-        self.phase = Phase::Reconnecting;
-        self.forget_stream();
     }
 
     /// Forgets what belonged to the stream that just ended (or is being replaced): login
@@ -1139,18 +1137,11 @@ impl Session {
             .sm
             .max_secs()
             .map_or(300_000, |s| u64::from(s).saturating_mul(1000).min(300_000));
-        let jid = self.jid.take();
-        let presence_sent = self.presence_sent;
-        let r = self.reconnect.get_or_insert(Resume {
-            attempt: 0,
-            at: None,
-            started: now,
-            jid,
-            presence_sent,
-            code,
-            reason: String::from(reason),
-            clean,
-        });
+        self.keep_for_resume(now, code, reason, clean);
+        self.jid = None;
+        let Some(r) = self.reconnect.as_mut() else {
+            return false;
+        };
         let Some(delay) = RECONNECT_DELAYS.get(usize::try_from(r.attempt).unwrap_or(usize::MAX))
         else {
             return false;
@@ -1988,9 +1979,10 @@ impl Session {
         }
     }
 
-    fn answer_result(&mut self, id: &str, to: Option<&str>, payload: Option<Element>) {
+    /// Sends `<iq type=kind id=id to=to>payload</iq>` (every IQ we send or answer).
+    fn send_iq_el(&mut self, kind: &str, id: &str, to: Option<&str>, payload: Option<Element>) {
         let mut iq = Element::new("iq", NS_CLIENT)
-            .with_attr("type", "result")
+            .with_attr("type", kind)
             .with_attr("id", id)
             .with_opt_attr("to", to);
         if let Some(p) = payload {
@@ -1999,17 +1991,15 @@ impl Session {
         self.send(&iq);
     }
 
+    fn answer_result(&mut self, id: &str, to: Option<&str>, payload: Option<Element>) {
+        self.send_iq_el("result", id, to, payload);
+    }
+
     fn answer_error(&mut self, id: &str, to: Option<&str>, condition: &str) {
-        let iq = Element::new("iq", NS_CLIENT)
-            .with_attr("type", "error")
-            .with_attr("id", id)
-            .with_opt_attr("to", to)
-            .with_child(
-                Element::new("error", NS_CLIENT)
-                    .with_attr("type", "cancel")
-                    .with_child(Element::new(condition, NS_STANZAS)),
-            );
-        self.send(&iq);
+        let e = Element::new("error", NS_CLIENT)
+            .with_attr("type", "cancel")
+            .with_child(Element::new(condition, NS_STANZAS));
+        self.send_iq_el("error", id, to, Some(e));
     }
 
     fn on_iq_result(&mut self, now: Millis, el: &Element, purpose: Purpose) {
