@@ -96,7 +96,7 @@ impl Room {
 pub fn join(to: &str, password: Option<&str>, history: &History, caps: Option<Element>) -> Element {
     let mut x = Element::new("x", NS_MUC);
     if let Some(p) = password {
-        x = x.with_child(Element::new("password", NS_MUC).with_text(p));
+        x = x.with_text_child("password", NS_MUC, p);
     }
     if *history != History::default() {
         let mut h = Element::new("history", NS_MUC);
@@ -134,7 +134,7 @@ pub fn subject(id: &str, room: &str, subject: &str) -> Element {
         .with_attr("to", room)
         .with_attr("id", id)
         .with_attr("type", "groupchat")
-        .with_child(Element::new("subject", NS_CLIENT).with_text(subject))
+        .with_text_child("subject", NS_CLIENT, subject)
 }
 
 impl Occupant {

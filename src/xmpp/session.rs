@@ -1551,7 +1551,7 @@ impl Session {
         let resource = self.login.as_ref().and_then(|l| l.resource.clone());
         let mut payload = Element::new("bind", NS_BIND);
         if let Some(r) = resource.filter(|r| !r.is_empty()) {
-            payload = payload.with_child(Element::new("resource", NS_BIND).with_text(&r));
+            payload = payload.with_text_child("resource", NS_BIND, &r);
         }
         self.phase = Phase::Binding;
         self.negotiation_deadline = None;
@@ -2164,8 +2164,8 @@ impl Session {
             return op;
         }
         let q = Element::new("query", NS_REGISTER)
-            .with_child(Element::new("username", NS_REGISTER).with_text(username))
-            .with_child(Element::new("password", NS_REGISTER).with_text(password));
+            .with_text_child("username", NS_REGISTER, username)
+            .with_text_child("password", NS_REGISTER, password);
         self.send_iq(
             now,
             "set",
@@ -2205,8 +2205,8 @@ impl Session {
             .and_then(|j| j.local.clone())
             .unwrap_or_default();
         let q = Element::new("query", NS_REGISTER)
-            .with_child(Element::new("username", NS_REGISTER).with_text(&user))
-            .with_child(Element::new("password", NS_REGISTER).with_text(new_password));
+            .with_text_child("username", NS_REGISTER, &user)
+            .with_text_child("password", NS_REGISTER, new_password);
         let domain = self.config.domain.clone();
         self.send_iq(
             now,

@@ -140,13 +140,13 @@ pub fn message(
         .with_opt_attr("id", id)
         .with_opt_attr("type", kind);
     if let Some(s) = subject {
-        m = m.with_child(Element::new("subject", NS_CLIENT).with_text(s));
+        m = m.with_text_child("subject", NS_CLIENT, s);
     }
     if let Some(b) = body {
-        m = m.with_child(Element::new("body", NS_CLIENT).with_text(b));
+        m = m.with_text_child("body", NS_CLIENT, b);
     }
     if let Some(t) = thread {
-        m = m.with_child(Element::new("thread", NS_CLIENT).with_text(t));
+        m = m.with_text_child("thread", NS_CLIENT, t);
     }
     m
 }
@@ -164,15 +164,15 @@ pub fn presence(
         .with_opt_attr("type", kind)
         .with_opt_attr("to", to);
     if let Some(s) = show.filter(|s| matches!(*s, "away" | "chat" | "dnd" | "xa")) {
-        p = p.with_child(Element::new("show", NS_CLIENT).with_text(s));
+        p = p.with_text_child("show", NS_CLIENT, s);
     }
     if let Some(s) = status {
-        p = p.with_child(Element::new("status", NS_CLIENT).with_text(s));
+        p = p.with_text_child("status", NS_CLIENT, s);
     }
     if let Some(pr) = priority {
         let mut buf = String::new();
         push_i64(&mut buf, i64::from(pr));
-        p = p.with_child(Element::new("priority", NS_CLIENT).with_text(&buf));
+        p = p.with_text_child("priority", NS_CLIENT, &buf);
     }
     p
 }

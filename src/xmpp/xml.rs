@@ -209,6 +209,14 @@ impl Element {
         self
     }
 
+    /// Builder: appends the child `<name xmlns=ns>text</name>` (one call where three were
+    /// inlined at each site).
+    #[inline(never)]
+    #[must_use]
+    pub fn with_text_child(self, name: &str, ns: &str, text: &str) -> Element {
+        self.with_child(Element::new(name, ns).with_text(text))
+    }
+
     /// Builder: appends text.
     #[inline(never)]
     #[must_use]
