@@ -1115,7 +1115,10 @@ impl Session {
         };
         let deadline = now + self.timeout_ms();
         let mut joins = Vec::new();
-        for r in self.rooms.iter_mut().filter(|r| r.rejoin) {
+        for r in &mut self.rooms {
+            if !r.rejoin {
+                continue;
+            }
             r.deadline = Some(deadline);
             let caps = Some(disco::caps(&self.caps_ver));
             joins.push(muc::join(
@@ -1810,12 +1813,14 @@ impl Session {
             // never delivered as a live message.
             let me = self.jid.as_ref();
             let from = el.attr("from").map(Jid::parse);
-            if let Some(q) = self
-                .pending
-                .iter_mut()
-                .filter_map(|p| p.mam.as_deref_mut())
-                .find(|q| q.queryid == queryid)
-            {
+            let mut found = None;
+            for p in &mut self.pending {
+                if let Some(q) = p.mam.as_deref_mut().filter(|q| q.queryid == queryid) {
+                    found = Some(q);
+                    break;
+                }
+            }
+            if let Some(q) = found {
                 let owner = q.archive.as_ref().or(me);
                 let trusted = match from {
                     None => q.archive.is_none(),
@@ -1874,11 +1879,8 @@ impl Session {
     fn on_presence(&mut self, now: Millis, el: &Element) {
         let from = el.attr("from").and_then(Jid::parse);
         let found = from.and_then(|f| {
-            let i = self
-                .rooms
-                .iter()
-                .position(|r| f.resource.is_some() && r.jid.same_bare(&f))?;
-            Some((i, f.resource.unwrap_or_default()))
+            let i = self.room_index(&f)?;
+            Some((i, f.resource?))
         });
         let Some((i, nick)) = found else {
             self.event(Event::Presence(Presence::from_element(el)));
@@ -1958,6 +1960,18 @@ impl Session {
                 self.complete(op, Some(xml));
             }
         }
+    }
+
+    /// The index of the room with `jid`'s bare JID (a loop shared by every room lookup).
+    fn room_index(&self, jid: &Jid) -> Option<usize> {
+        let mut i = 0;
+        while let Some(r) = self.rooms.get(i) {
+            if r.jid.same_bare(jid) {
+                return Some(i);
+            }
+            i = i.saturating_add(1);
+        }
+        None
     }
 
     fn complete(&mut self, op: OpId, xml: Option<String>) {
@@ -2334,7 +2348,7 @@ impl Session {
         let to = r.occupant_jid();
         if Jid::parse(&to).is_none() {
             self.fail_op(op, "jid-malformed", Some("bad nickname"));
-        } else if self.rooms.iter().any(|x| x.jid.same_bare(&r.jid)) {
+        } else if self.room_index(&r.jid).is_some() {
             self.fail_op(op, "unexpected-request", Some("already in this room"));
         } else {
             let p = muc::join(&to, password, history, Some(disco::caps(&self.caps_ver)));
@@ -2351,11 +2365,7 @@ impl Session {
             Err(op) => return op,
         };
         let jid = Jid::parse(room);
-        let Some(i) = self
-            .rooms
-            .iter()
-            .position(|r| jid.as_ref().is_some_and(|j| r.jid.same_bare(j)))
-        else {
+        let Some(i) = jid.as_ref().and_then(|j| self.room_index(j)) else {
             self.fail_op(op, "item-not-found", Some("not in this room"));
             return op;
         };
