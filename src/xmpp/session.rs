@@ -593,6 +593,13 @@ fn framing(name: &str) -> Element {
     Element::new(name, NS_FRAMING)
 }
 
+/// The roster items of an IQ result (none without a roster query).
+fn roster_of(iq: &Element) -> Vec<RosterItem> {
+    iq.child("query", NS_ROSTER)
+        .map(roster::parse_items)
+        .unwrap_or_default()
+}
+
 /// Condition and text of a stanza's `<error/>`.
 fn error_of(stanza: &Element) -> (String, Option<String>) {
     stanza
@@ -2047,11 +2054,7 @@ impl Session {
             Purpose::Session => self.go_online(),
             Purpose::Restore { kind } => {
                 if kind == Kind::Roster {
-                    let items = el
-                        .child("query", NS_ROSTER)
-                        .map(roster::parse_items)
-                        .unwrap_or_default();
-                    self.event(Event::Roster(items));
+                    self.event(Event::Roster(roster_of(el)));
                 }
             }
             Purpose::Op {
@@ -2069,11 +2072,7 @@ impl Session {
                 self.event(Event::DiscoItems { op, items });
             }
             Purpose::Op { op, kind } => {
-                let items = (kind == Kind::Roster).then(|| {
-                    el.child("query", NS_ROSTER)
-                        .map(roster::parse_items)
-                        .unwrap_or_default()
-                });
+                let items = (kind == Kind::Roster).then(|| roster_of(el));
                 self.event(Event::Completed {
                     op,
                     roster: items,
@@ -2170,11 +2169,9 @@ impl Session {
             return op;
         }
         if !sasl::credential_ok(username) || !sasl::credential_ok(password) {
-            self.fail_op(
-                op,
-                "bad-request",
-                Some("empty or invalid username or password"),
-            );
+            // The text of `SaslError::BadCredentials` without its `SASL: ` (one copy in the wasm).
+            let text = sasl::SaslError::BadCredentials.as_str().get(6..);
+            self.fail_op(op, "bad-request", text);
             return op;
         }
         let q = Element::new("query", NS_REGISTER)

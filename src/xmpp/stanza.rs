@@ -195,8 +195,9 @@ pub fn push_i64(out: &mut String, v: i64) {
             break;
         }
     }
-    for d in digits.iter().take(len).rev() {
-        out.push(char::from(*d));
+    while len > 0 {
+        len -= 1;
+        out.push(char::from(digits.get(len).copied().unwrap_or(b'0')));
     }
 }
 
