@@ -1069,9 +1069,9 @@ impl<'a> Reader<'a, '_> {
             ("<?", ErrorKind::ProcessingInstruction),
             ("<!", ErrorKind::Doctype),
         ];
-        for (lit, kind) in refused {
+        for (lit, kind) in &refused {
             if rest.starts_with(lit) {
-                return Err(self.err(kind));
+                return Err(self.err(*kind));
             }
         }
         Ok(())
