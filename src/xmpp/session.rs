@@ -810,6 +810,7 @@ impl Session {
         self.transmits.push(Transmit::Text(xml));
     }
 
+    #[inline(never)]
     fn event(&mut self, e: Event) {
         self.events.push(e);
     }
