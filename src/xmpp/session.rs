@@ -2705,9 +2705,13 @@ pub fn redact(xml: &str) -> String {
         };
         out.push_str(before);
         let after_lt = tag.get(1..).unwrap_or("");
-        let name_len = after_lt
-            .find(|c: char| c.is_whitespace() || c == '/' || c == '>')
-            .unwrap_or(after_lt.len());
+        let mut name_len = after_lt.len();
+        for (i, c) in after_lt.char_indices() {
+            if c.is_whitespace() || c == '/' || c == '>' {
+                name_len = i;
+                break;
+            }
+        }
         let qname = after_lt.get(..name_len).unwrap_or("");
         let mut local = qname;
         while let Some((_, after)) = xml::split_once(local, b':') {
