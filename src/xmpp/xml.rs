@@ -974,19 +974,18 @@ impl<'a> Reader<'a, '_> {
             return Err(Reader::err_at(ErrorKind::Incomplete, self.s.len()));
         };
         let body = rest.get(..end).unwrap_or("");
-        let mut chars = body.chars().peekable();
-        while let Some(c) = chars.next() {
+        // CR LF and lone CR become LF (a flag, not a `Peekable`: one generic less).
+        let mut after_cr = false;
+        for c in body.chars() {
             if !is_xml_char(c) {
                 return Err(self.err(ErrorKind::InvalidChar));
             }
-            if c == '\r' {
-                if chars.peek() == Some(&'\n') {
-                    chars.next();
-                }
-                out.push('\n');
-            } else {
-                out.push(c);
+            if c == '\n' && after_cr {
+                after_cr = false;
+                continue;
             }
+            after_cr = c == '\r';
+            out.push(if after_cr { '\n' } else { c });
         }
         self.pos = self.pos.saturating_add(end).saturating_add(3);
         Ok(())
@@ -1408,5 +1407,16 @@ mod tests {
             }
         }
         assert_eq!(char_offset("aé€😀b", 4), Some(10));
+    }
+
+    #[test]
+    fn cdata_line_ends() {
+        let e = parse(
+            b"<a><![CDATA[x\r\ny\r\rz\r\n\n\r]]></a>",
+            &Limits::default(),
+            NS_CLIENT,
+        )
+        .unwrap();
+        assert_eq!(e.text(), "x\ny\n\nz\n\n\n");
     }
 }
