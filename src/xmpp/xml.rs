@@ -687,7 +687,7 @@ impl<'a> Reader<'a, '_> {
         let body = rest.get(..end).unwrap_or("");
         if !body.trim_start().starts_with("version")
             || find(body, b"<").is_some()
-            || body.chars().any(|c| !is_xml_char(c))
+            || !body.chars().all(is_xml_char)
         {
             return Err(Reader::err_at(ErrorKind::BadXmlDeclaration, start));
         }
