@@ -917,16 +917,17 @@ impl<'a> Reader<'a, '_> {
             attrs: Vec::with_capacity(raw.len()),
             children: Vec::new(),
         };
-        for (n, v, at) in raw {
-            if n == "xmlns" {
+        // Values are moved out of the slots (not a consuming loop: one more generic).
+        for (n, v, at) in &mut raw {
+            if *n == "xmlns" {
                 continue;
             }
             if let Some((p, _)) = split_once(n, b':') {
                 if p != "xmlns" {
-                    self.lookup(p, at)?;
+                    self.lookup(p, *at)?;
                 }
             }
-            el.attrs.push((String::from(n), v));
+            el.attrs.push((String::from(*n), core::mem::take(v)));
         }
         Ok((el_frame(el, qname, mark), self_closing))
     }
