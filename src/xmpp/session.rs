@@ -810,6 +810,15 @@ impl Session {
         self.transmits.push(Transmit::Text(xml));
     }
 
+    /// Queues serialised stanzas in order (strings moved out of their slots: a consuming
+    /// loop would be one more generic in the wasm).
+    #[inline(never)]
+    fn push_all(&mut self, mut xmls: Vec<String>) {
+        for x in &mut xmls {
+            self.push_out(core::mem::take(x));
+        }
+    }
+
     #[inline(never)]
     fn event(&mut self, e: Event) {
         self.events.push(e);
@@ -1476,12 +1485,9 @@ impl Session {
         self.negotiation_deadline = None;
         self.backoff.connected(self.now);
         self.event(Event::Resumed);
-        for x in resend {
-            self.push_out(x);
-        }
-        for x in core::mem::take(&mut self.outbox) {
-            self.push_out(x);
-        }
+        self.push_all(resend);
+        let queued = core::mem::take(&mut self.outbox);
+        self.push_all(queued);
     }
 
     /// A protocol violation by the server: report it and close the socket.
@@ -2104,9 +2110,8 @@ impl Session {
         if let Some(op) = self.login.as_mut().and_then(|l| l.op.take()) {
             self.complete(op, None);
         }
-        for s in core::mem::take(&mut self.outbox) {
-            self.push_out(s);
-        }
+        let queued = core::mem::take(&mut self.outbox);
+        self.push_all(queued);
     }
 
     // ----- commands -----
