@@ -782,6 +782,7 @@ impl Session {
         u64::from(self.config.iq_timeout_ms)
     }
 
+    #[inline(never)]
     fn new_op(&mut self) -> OpId {
         self.next_op = self.next_op.wrapping_add(1);
         OpId(self.next_op)
@@ -832,6 +833,7 @@ impl Session {
         });
     }
 
+    #[inline(never)]
     fn negotiating(&self) -> bool {
         matches!(
             self.phase,
@@ -1002,6 +1004,7 @@ impl Session {
     }
 
     /// Whether any lost connection is retried (URLs given, reconnection on).
+    #[inline(never)]
     fn auto(&self) -> bool {
         self.config.reconnect.enabled && self.has_urls
     }
