@@ -41,10 +41,14 @@ pub fn forwarded_message(wrapper: &Element) -> Option<&Element> {
 /// Classifies `msg` for the account `me`.
 #[must_use]
 pub fn classify<'a>(msg: &'a Element, me: Option<&Jid>) -> Carbon<'a> {
-    let Some((dir, wrapper)) = ["sent", "received"]
-        .into_iter()
-        .find_map(|d| Some((d, msg.child(d, NS_CARBONS)?)))
-    else {
+    let mut found = None;
+    for d in &["sent", "received"] {
+        if let Some(w) = msg.child(d, NS_CARBONS) {
+            found = Some((*d, w));
+            break;
+        }
+    }
+    let Some((dir, wrapper)) = found else {
         return Carbon::No;
     };
     let from_us = match (msg.attr("from"), me) {

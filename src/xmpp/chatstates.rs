@@ -11,8 +11,15 @@ pub const STATES: [&str; 5] = ["active", "composing", "paused", "inactive", "gon
 
 /// The state named `name`, if it is one.
 #[must_use]
+#[allow(clippy::manual_find)]
 pub fn state(name: &str) -> Option<&'static str> {
-    STATES.into_iter().find(|s| *s == name)
+    // A loop over the slice (an array iterator is one more generic in the wasm).
+    for s in &STATES {
+        if *s == name {
+            return Some(s);
+        }
+    }
+    None
 }
 
 /// The element for `state` (one of [`STATES`]).
@@ -24,9 +31,12 @@ pub fn element(state: &str) -> Element {
 /// The chat state a message carries.
 #[must_use]
 pub fn of(msg: &Element) -> Option<&'static str> {
-    msg.elements()
-        .find(|c| c.ns == NS_CHATSTATES)
-        .and_then(|c| state(&c.name))
+    for c in msg.elements() {
+        if c.ns == NS_CHATSTATES {
+            return state(&c.name);
+        }
+    }
+    None
 }
 
 #[cfg(test)]

@@ -16,39 +16,48 @@ pub struct Jid {
     pub resource: Option<String>,
 }
 
+use super::xml::split_once;
+
 const MAX_PART: usize = 1023;
 
 fn part_ok(s: &str) -> bool {
     !s.is_empty() && s.len() <= MAX_PART && !s.chars().any(char::is_control)
 }
 
+/// Whether `s` holds `@` or whitespace, or in a localpart any of `"&'/:<>` (one loop for
+/// both parts: two `contains` with closures were two char searchers in the wasm).
+fn forbidden(s: &str, local: bool) -> bool {
+    for c in s.chars() {
+        if c == '@'
+            || c.is_whitespace()
+            || (local && matches!(c, '"' | '&' | '\'' | '/' | ':' | '<' | '>'))
+        {
+            return true;
+        }
+    }
+    false
+}
+
 impl Jid {
     /// Parses `s`; `None` when it is not a structurally valid JID.
     #[must_use]
     pub fn parse(s: &str) -> Option<Jid> {
-        let (before_res, resource) = match s.split_once('/') {
+        let (before_res, resource) = match split_once(s, b'/') {
             Some((a, r)) => (a, Some(r)),
             None => (s, None),
         };
-        let (local, domain) = match before_res.split_once('@') {
+        let (local, domain) = match split_once(before_res, b'@') {
             Some((l, d)) => (Some(l), d),
             None => (None, before_res),
         };
         // One final dot is stripped (RFC 7622 §3.2); a second one is an empty label, refused
         // (else the stripped form would parse to yet another domain).
         let domain = domain.strip_suffix('.').unwrap_or(domain);
-        if !part_ok(domain)
-            || domain.ends_with('.')
-            || domain.contains(|c: char| c == '@' || c.is_whitespace())
-        {
+        if !part_ok(domain) || domain.ends_with('.') || forbidden(domain, false) {
             return None;
         }
         if let Some(l) = local {
-            if !part_ok(l)
-                || l.contains(|c: char| {
-                    matches!(c, '"' | '&' | '\'' | '/' | ':' | '<' | '>' | '@') || c.is_whitespace()
-                })
-            {
+            if !part_ok(l) || forbidden(l, true) {
                 return None;
             }
         }

@@ -66,7 +66,7 @@ pub struct Pending {
 fn field(var: &str, value: &str) -> Element {
     Element::new("field", NS_DATA)
         .with_attr("var", var)
-        .with_child(Element::new("value", NS_DATA).with_text(value))
+        .with_text_child("value", NS_DATA, value)
 }
 
 /// The `<query/>` for an IQ set.
@@ -75,7 +75,7 @@ pub fn query(queryid: &str, q: &Query) -> Element {
     let mut x = Element::new("x", NS_DATA)
         .with_attr("type", "submit")
         .with_child(field("FORM_TYPE", NS_MAM).with_attr("type", "hidden"));
-    for (var, v) in [("with", &q.with), ("start", &q.start), ("end", &q.end)] {
+    for (var, v) in &[("with", &q.with), ("start", &q.start), ("end", &q.end)] {
         if let Some(v) = v {
             x = x.with_child(field(var, v));
         }
@@ -88,9 +88,9 @@ pub fn query(queryid: &str, q: &Query) -> Element {
         if let Some(m) = q.max {
             let mut s = String::new();
             push_i64(&mut s, i64::from(m));
-            set = set.with_child(Element::new("max", NS_RSM).with_text(&s));
+            set = set.with_text_child("max", NS_RSM, &s);
         }
-        for (name, v) in [("after", &q.after), ("before", &q.before)] {
+        for (name, v) in &[("after", &q.after), ("before", &q.before)] {
             if let Some(v) = v {
                 let mut e = Element::new(name, NS_RSM);
                 if !v.is_empty() {

@@ -96,17 +96,17 @@ impl Room {
 pub fn join(to: &str, password: Option<&str>, history: &History, caps: Option<Element>) -> Element {
     let mut x = Element::new("x", NS_MUC);
     if let Some(p) = password {
-        x = x.with_child(Element::new("password", NS_MUC).with_text(p));
+        x = x.with_text_child("password", NS_MUC, p);
     }
     if *history != History::default() {
         let mut h = Element::new("history", NS_MUC);
-        for (name, v) in [
+        for (name, v) in &[
             ("maxstanzas", history.max_stanzas),
             ("seconds", history.seconds),
         ] {
             if let Some(v) = v {
                 let mut s = String::new();
-                push_i64(&mut s, i64::from(v));
+                push_i64(&mut s, i64::from(*v));
                 h.set_attr(name, &s);
             }
         }
@@ -134,7 +134,7 @@ pub fn subject(id: &str, room: &str, subject: &str) -> Element {
         .with_attr("to", room)
         .with_attr("id", id)
         .with_attr("type", "groupchat")
-        .with_child(Element::new("subject", NS_CLIENT).with_text(subject))
+        .with_text_child("subject", NS_CLIENT, subject)
 }
 
 impl Occupant {
@@ -144,11 +144,13 @@ impl Occupant {
         let x = p.child("x", NS_MUC_USER);
         let item = x.and_then(|x| x.child("item", NS_MUC_USER));
         let mut codes: Vec<u16> = Vec::new();
-        for c in x.iter().flat_map(|x| x.elements()) {
-            if c.is("status", NS_MUC_USER) {
-                if let Some(code) = c.attr("code").and_then(crate::xmpp::xml::parse_u32) {
-                    if let Ok(code) = u16::try_from(code) {
-                        codes.push(code);
+        if let Some(x) = x {
+            for c in x.elements() {
+                if c.is("status", NS_MUC_USER) {
+                    if let Some(code) = c.attr("code").and_then(crate::xmpp::xml::parse_u32) {
+                        if let Ok(code) = u16::try_from(code) {
+                            codes.push(code);
+                        }
                     }
                 }
             }
@@ -161,7 +163,7 @@ impl Occupant {
             jid: attr("jid"),
             role: attr("role"),
             affiliation: attr("affiliation"),
-            me: codes.contains(&110) || nick == our_nick,
+            me: has_code(&codes, 110) || nick == our_nick,
             new_nick: attr("nick"),
             codes,
             kind: m.kind,
@@ -170,6 +172,17 @@ impl Occupant {
             xml: m.xml,
         }
     }
+}
+
+/// Whether `codes` holds `code` (a loop: `<[u16]>::contains` is a larger specialised search).
+#[must_use]
+pub fn has_code(codes: &[u16], code: u16) -> bool {
+    for c in codes {
+        if *c == code {
+            return true;
+        }
+    }
+    false
 }
 
 #[cfg(test)]

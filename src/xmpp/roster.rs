@@ -59,7 +59,7 @@ pub fn set_query(jid: &str, name: Option<&str>, groups: &[&str]) -> Element {
         .with_attr("jid", jid)
         .with_opt_attr("name", name);
     for g in groups {
-        item = item.with_child(Element::new("group", NS_ROSTER).with_text(g));
+        item = item.with_text_child("group", NS_ROSTER, g);
     }
     Element::new("query", NS_ROSTER).with_child(item)
 }

@@ -32,8 +32,6 @@
 //! `see-other-uri` redirect (the web layer opens the new URL without reporting the old
 //! socket's close) the queue is kept, and the next stream logs in and sends it.
 
-use std::collections::VecDeque;
-
 use super::carbons::{self, Carbon};
 use super::chatstates;
 use super::disco::{self, NS_DISCO_INFO};
@@ -507,8 +505,8 @@ pub struct Session {
     disconnect_ops: Vec<OpId>,
     close_deadline: Option<Millis>,
     negotiation_deadline: Option<Millis>,
-    transmits: VecDeque<Transmit>,
-    events: VecDeque<Event>,
+    transmits: Fifo<Transmit>,
+    events: Fifo<Event>,
     outbox: Vec<String>,
     presence_sent: bool,
     redirected: bool,
@@ -529,6 +527,8 @@ pub struct Session {
     reconnect: Option<Resume>,
     /// When and where to reconnect (with [`Config::urls`]).
     backoff: Backoff,
+    /// [`Config::urls`] was not empty (the list itself moved to `backoff`).
+    has_urls: bool,
     /// `Online`s so far: the next one is a reconnection when nonzero.
     generation: u32,
     /// The page fetched the roster: re-fetched after a reconnection.
@@ -544,18 +544,60 @@ pub struct Session {
     caps_ver: String,
 }
 
+/// A queue the web layer drains: a `Vec` read from `head` and emptied once drained (lighter
+/// in the wasm than `VecDeque`'s ring buffer; pushing and popping stay O(1)).
+#[derive(Debug)]
+struct Fifo<T> {
+    items: Vec<T>,
+    head: usize,
+}
+
+impl<T> Default for Fifo<T> {
+    fn default() -> Self {
+        Fifo {
+            items: Vec::new(),
+            head: 0,
+        }
+    }
+}
+
+impl<T> Fifo<T> {
+    fn push(&mut self, item: T) {
+        self.items.push(item);
+    }
+
+    /// The oldest item, leaving `hole` (a value without heap data) in its slot.
+    fn pop(&mut self, hole: T) -> Option<T> {
+        let slot = self.items.get_mut(self.head)?;
+        let item = core::mem::replace(slot, hole);
+        self.head = self.head.saturating_add(1);
+        if self.head >= self.items.len() {
+            self.items.clear();
+            self.head = 0;
+        }
+        Some(item)
+    }
+}
+
 /// Whether serialised XML is a top-level stanza as this crate writes them.
 fn is_stanza_xml(xml: &str) -> bool {
-    ["<message ", "<presence ", "<iq "].iter().any(|p| {
-        xml.starts_with(p)
-            && xml
-                .get(p.len()..)
-                .is_some_and(|r| r.starts_with("xmlns=\"jabber:client\""))
-    })
+    for p in &["<message ", "<presence ", "<iq "] {
+        if let Some(r) = xml.strip_prefix(p) {
+            return r.starts_with("xmlns=\"jabber:client\"");
+        }
+    }
+    false
 }
 
 fn framing(name: &str) -> Element {
     Element::new(name, NS_FRAMING)
+}
+
+/// The roster items of an IQ result (none without a roster query).
+fn roster_of(iq: &Element) -> Vec<RosterItem> {
+    iq.child("query", NS_ROSTER)
+        .map(roster::parse_items)
+        .unwrap_or_default()
 }
 
 /// Condition and text of a stanza's `<error/>`.
@@ -569,16 +611,21 @@ fn error_of(stanza: &Element) -> (String, Option<String>) {
 
 /// Condition (first child element in `ns` other than `text`) and text of an error element.
 fn condition_of(el: &Element, ns: &str) -> (String, Option<String>) {
-    let cond = el
-        .elements()
-        .find(|c| c.ns == ns && c.name != "text")
-        .map_or_else(|| String::from("undefined-condition"), |c| c.name.clone());
-    let text = el
-        .elements()
-        .find(|c| c.is("text", ns))
-        .map(Element::text)
-        .filter(|t| !t.is_empty());
-    (cond, text)
+    // One loop for both (each `find` was one more generic in the wasm).
+    let mut cond = None;
+    let mut text = None;
+    for c in el.elements() {
+        if c.ns != ns {
+            continue;
+        }
+        if c.name == "text" {
+            text = text.or(Some(c));
+        } else {
+            cond = cond.or(Some(c));
+        }
+    }
+    let cond = cond.map_or_else(|| String::from("undefined-condition"), |c| c.name.clone());
+    (cond, text.map(Element::text).filter(|t| !t.is_empty()))
 }
 
 impl Session {
@@ -588,7 +635,7 @@ impl Session {
     /// A session with `config`; `entropy` (32 random bytes, e.g. `crypto.getRandomValues`)
     /// seeds SCRAM nonces and stanza ids.
     #[must_use]
-    pub fn new(config: Config, entropy: [u8; 32]) -> Session {
+    pub fn new(mut config: Config, entropy: [u8; 32]) -> Session {
         let mut h = sasl::sha::Sha::new(sasl::scram::Hash::Sha256);
         h.update(&entropy);
         h.update(b"ids");
@@ -607,11 +654,11 @@ impl Session {
             op: None,
             transient: false,
         });
-        let backoff = Backoff::new(
-            config.reconnect.clone(),
-            config.urls.clone(),
-            config.reconnect_seed,
-        );
+        // The URLs move to the policy (a clone of the list cost wasm); `auto` needs only
+        // whether there were any.
+        let urls = core::mem::take(&mut config.urls);
+        let has_urls = !urls.is_empty();
+        let backoff = Backoff::new(config.reconnect.clone(), urls, config.reconnect_seed);
         Session {
             config,
             seed: entropy,
@@ -634,8 +681,8 @@ impl Session {
             disconnect_ops: Vec::new(),
             close_deadline: None,
             negotiation_deadline: None,
-            transmits: VecDeque::new(),
-            events: VecDeque::new(),
+            transmits: Fifo::default(),
+            events: Fifo::default(),
             outbox: Vec::new(),
             presence_sent: false,
             redirected: false,
@@ -648,6 +695,7 @@ impl Session {
             ack_deadline: None,
             reconnect: None,
             backoff,
+            has_urls,
             generation: 0,
             roster_wanted: false,
             last_presence: None,
@@ -686,13 +734,16 @@ impl Session {
     /// The next thing to do with the socket.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.transmits.pop_front()
+        self.transmits.pop(Transmit::Close {
+            code: 0,
+            reason: "",
+        })
     }
 
     /// The next event for the page.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        self.events.pop(Event::StreamReady)
     }
 
     /// The earliest deadline at which `handle_timeout` must be called.
@@ -707,14 +758,14 @@ impl Session {
             }
         }
         let mut t = self.close_deadline;
-        for d in [
+        for d in &[
             self.negotiation_deadline,
             self.ack_due,
             self.ack_deadline,
             self.reconnect.as_ref().and_then(|r| r.at),
             self.backoff.poll_timeout(),
         ] {
-            t = earliest(t, d);
+            t = earliest(t, *d);
         }
         for p in &self.pending {
             t = earliest(t, Some(p.deadline));
@@ -731,6 +782,7 @@ impl Session {
         u64::from(self.config.iq_timeout_ms)
     }
 
+    #[inline(never)]
     fn new_op(&mut self) -> OpId {
         self.next_op = self.next_op.wrapping_add(1);
         OpId(self.next_op)
@@ -756,11 +808,21 @@ impl Session {
                 self.ack_due = Some(self.now);
             }
         }
-        self.transmits.push_back(Transmit::Text(xml));
+        self.transmits.push(Transmit::Text(xml));
     }
 
+    /// Queues serialised stanzas in order (strings moved out of their slots: a consuming
+    /// loop would be one more generic in the wasm).
+    #[inline(never)]
+    fn push_all(&mut self, mut xmls: Vec<String>) {
+        for x in &mut xmls {
+            self.push_out(core::mem::take(x));
+        }
+    }
+
+    #[inline(never)]
     fn event(&mut self, e: Event) {
-        self.events.push_back(e);
+        self.events.push(e);
     }
 
     fn fail_op(&mut self, op: OpId, condition: &str, text: Option<&str>) {
@@ -771,6 +833,7 @@ impl Session {
         });
     }
 
+    #[inline(never)]
     fn negotiating(&self) -> bool {
         matches!(
             self.phase,
@@ -825,14 +888,7 @@ impl Session {
         purpose: Purpose,
     ) {
         let id = self.new_id();
-        let mut iq = Element::new("iq", NS_CLIENT)
-            .with_attr("type", kind)
-            .with_attr("id", &id)
-            .with_opt_attr("to", to);
-        if let Some(p) = payload {
-            iq = iq.with_child(p);
-        }
-        self.send(&iq);
+        self.send_iq_el(kind, &id, to, payload);
         self.pending.push(PendingIq {
             id,
             to: to.map(String::from),
@@ -867,8 +923,7 @@ impl Session {
     /// Asks the web layer to close the socket.
     fn close_socket(&mut self, reason: &'static str) {
         if self.phase != Phase::Closed && self.phase != Phase::Idle {
-            self.transmits
-                .push_back(Transmit::Close { code: 1000, reason });
+            self.transmits.push(Transmit::Close { code: 1000, reason });
         }
         self.phase = Phase::Closed;
         self.close_deadline = None;
@@ -876,12 +931,8 @@ impl Session {
     }
 
     fn complete_disconnects(&mut self) {
-        for op in core::mem::take(&mut self.disconnect_ops) {
-            self.event(Event::Completed {
-                op,
-                roster: None,
-                xml: None,
-            });
+        for op in &core::mem::take(&mut self.disconnect_ops) {
+            self.complete(*op, None);
         }
     }
 
@@ -953,8 +1004,9 @@ impl Session {
     }
 
     /// Whether any lost connection is retried (URLs given, reconnection on).
+    #[inline(never)]
     fn auto(&self) -> bool {
-        self.config.reconnect.enabled && !self.config.urls.is_empty()
+        self.config.reconnect.enabled && self.has_urls
     }
 
     /// A socket closed with automatic reconnection: retried unless `disconnect` was called,
@@ -994,6 +1046,16 @@ impl Session {
             self.fail_pending("closed", Some("connection lost"));
             self.keep_rooms_for_rejoin();
         }
+        self.keep_for_resume(now, code, reason, clean);
+        if let Some(op) = self.login.as_mut().and_then(|l| l.op.take()) {
+            self.fail_op(op, "closed", Some("connection lost"));
+        }
+        self.phase = Phase::Reconnecting;
+        self.forget_stream();
+    }
+
+    /// Starts the [`Resume`] state of a dropped session (kept if there is one already).
+    fn keep_for_resume(&mut self, now: Millis, code: u16, reason: &str, clean: bool) {
         if self.reconnect.is_none() {
             let jid = self.jid.take();
             self.reconnect = Some(Resume {
@@ -1007,11 +1069,6 @@ impl Session {
                 clean,
             });
         }
-        if let Some(op) = self.login.as_mut().and_then(|l| l.op.take()) {
-            self.fail_op(op, "closed", Some("connection lost"));
-        }
-        self.phase = Phase::Reconnecting;
-        self.forget_stream();
     }
 
     /// Forgets what belonged to the stream that just ended (or is being replaced): login
@@ -1078,7 +1135,10 @@ impl Session {
         };
         let deadline = now + self.timeout_ms();
         let mut joins = Vec::new();
-        for r in self.rooms.iter_mut().filter(|r| r.rejoin) {
+        for r in &mut self.rooms {
+            if !r.rejoin {
+                continue;
+            }
             r.deadline = Some(deadline);
             let caps = Some(disco::caps(&self.caps_ver));
             joins.push(muc::join(
@@ -1088,8 +1148,8 @@ impl Session {
                 caps,
             ));
         }
-        for p in joins {
-            self.send(&p);
+        for p in &joins {
+            self.send(p);
         }
     }
 
@@ -1100,18 +1160,11 @@ impl Session {
             .sm
             .max_secs()
             .map_or(300_000, |s| u64::from(s).saturating_mul(1000).min(300_000));
-        let jid = self.jid.take();
-        let presence_sent = self.presence_sent;
-        let r = self.reconnect.get_or_insert(Resume {
-            attempt: 0,
-            at: None,
-            started: now,
-            jid,
-            presence_sent,
-            code,
-            reason: String::from(reason),
-            clean,
-        });
+        self.keep_for_resume(now, code, reason, clean);
+        self.jid = None;
+        let Some(r) = self.reconnect.as_mut() else {
+            return false;
+        };
         let Some(delay) = RECONNECT_DELAYS.get(usize::try_from(r.attempt).unwrap_or(usize::MAX))
         else {
             return false;
@@ -1160,7 +1213,7 @@ impl Session {
 
     /// Forgets the rooms (the server's session is gone), failing their pending commands.
     fn end_rooms(&mut self) {
-        for r in core::mem::take(&mut self.rooms) {
+        for r in &core::mem::take(&mut self.rooms) {
             if let Some(op) = r.op {
                 self.fail_op(op, "closed", None);
             }
@@ -1228,17 +1281,14 @@ impl Session {
     /// Time passed: expires IQs, negotiation steps and the close wait.
     pub fn handle_timeout(&mut self, now: Millis) {
         self.now = now;
-        let mut expired = Vec::new();
-        self.pending.retain(|p| {
-            if p.deadline <= now {
-                expired.push(p.purpose);
-                false
-            } else {
-                true
+        // One loop keeps the live IQs in order and fails the expired ones (not `retain` and a
+        // list of the expired: two more generics in the wasm). Failing touches no IQ.
+        for p in core::mem::take(&mut self.pending) {
+            if p.deadline > now {
+                self.pending.push(p);
+                continue;
             }
-        });
-        for purpose in expired {
-            match purpose {
+            match p.purpose {
                 Purpose::Op { op, .. } => self.fail_op(op, "remote-server-timeout", None),
                 Purpose::Bind | Purpose::Session => {
                     self.fail_auth(now, "remote-server-timeout", None);
@@ -1250,7 +1300,7 @@ impl Session {
             // A reconnection attempt hangs: drop that socket and try the next one.
             self.negotiation_deadline = None;
             self.phase = Phase::Reconnecting;
-            self.transmits.push_back(Transmit::Close {
+            self.transmits.push(Transmit::Close {
                 code: 1000,
                 reason: "negotiation timeout",
             });
@@ -1296,7 +1346,7 @@ impl Session {
             // makes the close resume the stream on a new socket.
             self.ack_deadline = None;
             if self.phase == Phase::Online {
-                self.transmits.push_back(Transmit::Close {
+                self.transmits.push(Transmit::Close {
                     code: 1000,
                     reason: "ack timeout",
                 });
@@ -1311,7 +1361,7 @@ impl Session {
         }
         if self.phase == Phase::Reconnecting {
             if let Some(url) = self.backoff.handle_timeout(now).map(String::from) {
-                self.transmits.push_back(Transmit::Open { url });
+                self.transmits.push(Transmit::Open { url });
             }
         }
     }
@@ -1438,12 +1488,9 @@ impl Session {
         self.negotiation_deadline = None;
         self.backoff.connected(self.now);
         self.event(Event::Resumed);
-        for x in resend {
-            self.push_out(x);
-        }
-        for x in core::mem::take(&mut self.outbox) {
-            self.push_out(x);
-        }
+        self.push_all(resend);
+        let queued = core::mem::take(&mut self.outbox);
+        self.push_all(queued);
     }
 
     /// A protocol violation by the server: report it and close the socket.
@@ -1524,7 +1571,7 @@ impl Session {
         let resource = self.login.as_ref().and_then(|l| l.resource.clone());
         let mut payload = Element::new("bind", NS_BIND);
         if let Some(r) = resource.filter(|r| !r.is_empty()) {
-            payload = payload.with_child(Element::new("resource", NS_BIND).with_text(&r));
+            payload = payload.with_text_child("resource", NS_BIND, &r);
         }
         self.phase = Phase::Binding;
         self.negotiation_deadline = None;
@@ -1532,30 +1579,32 @@ impl Session {
     }
 
     fn start_auth(&mut self, now: Millis) {
-        let Some(login) = self.login.clone() else {
+        let Some(anonymous) = self.login.as_ref().map(|l| l.anonymous) else {
             return;
         };
         self.negotiation_deadline = Some(now + self.timeout_ms());
         let plain_ok = self.config.transport_secure || self.config.allow_plain_insecure;
-        let mech = if login.anonymous {
-            self.offered
-                .iter()
-                .any(|m| m.trim_ascii() == Mechanism::Anonymous.name())
-                .then_some(Mechanism::Anonymous)
-        } else {
-            sasl::select(
-                self.offered.iter().map(String::as_str),
-                &self.config.mechanisms,
-                true,
-                plain_ok,
-            )
-        };
+        // Anonymous: ANONYMOUS if offered (the only mechanism allowed without credentials).
+        let mech = sasl::select(
+            self.offered.iter().map(String::as_str),
+            if anonymous {
+                &[Mechanism::Anonymous]
+            } else {
+                &self.config.mechanisms
+            },
+            !anonymous,
+            plain_ok,
+        );
         let Some(mech) = mech else {
             self.fail_auth(
                 now,
                 "invalid-mechanism",
                 Some("no acceptable SASL mechanism offered"),
             );
+            return;
+        };
+        // The login is borrowed, not cloned (a clone of its strings cost wasm).
+        let Some(login) = self.login.as_ref() else {
             return;
         };
         let initial = match mech {
@@ -1781,12 +1830,14 @@ impl Session {
             // never delivered as a live message.
             let me = self.jid.as_ref();
             let from = el.attr("from").map(Jid::parse);
-            if let Some(q) = self
-                .pending
-                .iter_mut()
-                .filter_map(|p| p.mam.as_deref_mut())
-                .find(|q| q.queryid == queryid)
-            {
+            let mut found = None;
+            for p in &mut self.pending {
+                if let Some(q) = p.mam.as_deref_mut().filter(|q| q.queryid == queryid) {
+                    found = Some(q);
+                    break;
+                }
+            }
+            if let Some(q) = found {
                 let owner = q.archive.as_ref().or(me);
                 let trusted = match from {
                     None => q.archive.is_none(),
@@ -1845,11 +1896,8 @@ impl Session {
     fn on_presence(&mut self, now: Millis, el: &Element) {
         let from = el.attr("from").and_then(Jid::parse);
         let found = from.and_then(|f| {
-            let i = self
-                .rooms
-                .iter()
-                .position(|r| f.resource.is_some() && r.jid.same_bare(&f))?;
-            Some((i, f.resource.unwrap_or_default()))
+            let i = self.room_index(&f)?;
+            Some((i, f.resource?))
         });
         let Some((i, nick)) = found else {
             self.event(Event::Presence(Presence::from_element(el)));
@@ -1884,10 +1932,8 @@ impl Session {
         let occ = Occupant::from_presence(el, &room.jid, &nick, &room.nick);
         let me = occ.me;
         let gone = occ.kind.as_deref() == Some("unavailable");
-        let created = occ.codes.contains(&201);
-        let renamed = occ
-            .codes
-            .contains(&303)
+        let created = muc::has_code(&occ.codes, 201);
+        let renamed = muc::has_code(&occ.codes, 303)
             .then(|| occ.new_nick.clone())
             .flatten();
         let xml = occ.xml.clone();
@@ -1933,6 +1979,18 @@ impl Session {
         }
     }
 
+    /// The index of the room with `jid`'s bare JID (a loop shared by every room lookup).
+    fn room_index(&self, jid: &Jid) -> Option<usize> {
+        let mut i = 0;
+        while let Some(r) = self.rooms.get(i) {
+            if r.jid.same_bare(jid) {
+                return Some(i);
+            }
+            i = i.saturating_add(1);
+        }
+        None
+    }
+
     fn complete(&mut self, op: OpId, xml: Option<String>) {
         self.event(Event::Completed {
             op,
@@ -1952,9 +2010,10 @@ impl Session {
         }
     }
 
-    fn answer_result(&mut self, id: &str, to: Option<&str>, payload: Option<Element>) {
+    /// Sends `<iq type=kind id=id to=to>payload</iq>` (every IQ we send or answer).
+    fn send_iq_el(&mut self, kind: &str, id: &str, to: Option<&str>, payload: Option<Element>) {
         let mut iq = Element::new("iq", NS_CLIENT)
-            .with_attr("type", "result")
+            .with_attr("type", kind)
             .with_attr("id", id)
             .with_opt_attr("to", to);
         if let Some(p) = payload {
@@ -1963,17 +2022,15 @@ impl Session {
         self.send(&iq);
     }
 
+    fn answer_result(&mut self, id: &str, to: Option<&str>, payload: Option<Element>) {
+        self.send_iq_el("result", id, to, payload);
+    }
+
     fn answer_error(&mut self, id: &str, to: Option<&str>, condition: &str) {
-        let iq = Element::new("iq", NS_CLIENT)
-            .with_attr("type", "error")
-            .with_attr("id", id)
-            .with_opt_attr("to", to)
-            .with_child(
-                Element::new("error", NS_CLIENT)
-                    .with_attr("type", "cancel")
-                    .with_child(Element::new(condition, NS_STANZAS)),
-            );
-        self.send(&iq);
+        let e = Element::new("error", NS_CLIENT)
+            .with_attr("type", "cancel")
+            .with_child(Element::new(condition, NS_STANZAS));
+        self.send_iq_el("error", id, to, Some(e));
     }
 
     fn on_iq_result(&mut self, now: Millis, el: &Element, purpose: Purpose) {
@@ -2007,11 +2064,7 @@ impl Session {
             Purpose::Session => self.go_online(),
             Purpose::Restore { kind } => {
                 if kind == Kind::Roster {
-                    let items = el
-                        .child("query", NS_ROSTER)
-                        .map(roster::parse_items)
-                        .unwrap_or_default();
-                    self.event(Event::Roster(items));
+                    self.event(Event::Roster(roster_of(el)));
                 }
             }
             Purpose::Op {
@@ -2029,11 +2082,7 @@ impl Session {
                 self.event(Event::DiscoItems { op, items });
             }
             Purpose::Op { op, kind } => {
-                let items = (kind == Kind::Roster).then(|| {
-                    el.child("query", NS_ROSTER)
-                        .map(roster::parse_items)
-                        .unwrap_or_default()
-                });
+                let items = (kind == Kind::Roster).then(|| roster_of(el));
                 self.event(Event::Completed {
                     op,
                     roster: items,
@@ -2062,15 +2111,10 @@ impl Session {
         let jid = self.jid_str.clone().unwrap_or_default();
         self.event(Event::Online { jid, reconnected });
         if let Some(op) = self.login.as_mut().and_then(|l| l.op.take()) {
-            self.event(Event::Completed {
-                op,
-                roster: None,
-                xml: None,
-            });
+            self.complete(op, None);
         }
-        for s in core::mem::take(&mut self.outbox) {
-            self.push_out(s);
-        }
+        let queued = core::mem::take(&mut self.outbox);
+        self.push_all(queued);
     }
 
     // ----- commands -----
@@ -2134,16 +2178,14 @@ impl Session {
             return op;
         }
         if !sasl::credential_ok(username) || !sasl::credential_ok(password) {
-            self.fail_op(
-                op,
-                "bad-request",
-                Some("empty or invalid username or password"),
-            );
+            // The text of `SaslError::BadCredentials` without its `SASL: ` (one copy in the wasm).
+            let text = sasl::SaslError::BadCredentials.as_str().get(6..);
+            self.fail_op(op, "bad-request", text);
             return op;
         }
         let q = Element::new("query", NS_REGISTER)
-            .with_child(Element::new("username", NS_REGISTER).with_text(username))
-            .with_child(Element::new("password", NS_REGISTER).with_text(password));
+            .with_text_child("username", NS_REGISTER, username)
+            .with_text_child("password", NS_REGISTER, password);
         self.send_iq(
             now,
             "set",
@@ -2183,8 +2225,8 @@ impl Session {
             .and_then(|j| j.local.clone())
             .unwrap_or_default();
         let q = Element::new("query", NS_REGISTER)
-            .with_child(Element::new("username", NS_REGISTER).with_text(&user))
-            .with_child(Element::new("password", NS_REGISTER).with_text(new_password));
+            .with_text_child("username", NS_REGISTER, &user)
+            .with_text_child("password", NS_REGISTER, new_password);
         let domain = self.config.domain.clone();
         self.send_iq(
             now,
@@ -2312,7 +2354,7 @@ impl Session {
         let to = r.occupant_jid();
         if Jid::parse(&to).is_none() {
             self.fail_op(op, "jid-malformed", Some("bad nickname"));
-        } else if self.rooms.iter().any(|x| x.jid.same_bare(&r.jid)) {
+        } else if self.room_index(&r.jid).is_some() {
             self.fail_op(op, "unexpected-request", Some("already in this room"));
         } else {
             let p = muc::join(&to, password, history, Some(disco::caps(&self.caps_ver)));
@@ -2329,11 +2371,7 @@ impl Session {
             Err(op) => return op,
         };
         let jid = Jid::parse(room);
-        let Some(i) = self
-            .rooms
-            .iter()
-            .position(|r| jid.as_ref().is_some_and(|j| r.jid.same_bare(j)))
-        else {
+        let Some(i) = jid.as_ref().and_then(|j| self.room_index(j)) else {
             self.fail_op(op, "item-not-found", Some("not in this room"));
             return op;
         };
@@ -2628,15 +2666,11 @@ impl Session {
             Phase::Idle => {
                 self.idle_queue = false;
                 self.report_undelivered();
-                self.transmits.push_back(Transmit::Close {
+                self.transmits.push(Transmit::Close {
                     code: 1000,
                     reason: "",
                 });
-                self.event(Event::Completed {
-                    op,
-                    roster: None,
-                    xml: None,
-                });
+                self.complete(op, None);
             }
             Phase::Closed | Phase::Closing => self.disconnect_ops.push(op),
             Phase::Reconnecting => {
@@ -2646,7 +2680,7 @@ impl Session {
                     self.finish_closed(1000, "", true);
                 } else {
                     // A socket is opening: its close event ends the session.
-                    self.transmits.push_back(Transmit::Close {
+                    self.transmits.push(Transmit::Close {
                         code: 1000,
                         reason: "",
                     });
@@ -2673,33 +2707,38 @@ pub fn redact(xml: &str) -> String {
     const SECRET: [&str; 5] = ["auth", "response", "challenge", "success", "password"];
     let mut out = String::with_capacity(xml.len());
     let mut rest = xml;
-    while let Some(lt) = rest.find('<') {
+    while let Some(lt) = xml::find(rest, b"<") {
         let Some((before, tag)) = rest.split_at_checked(lt) else {
             break;
         };
         out.push_str(before);
         let after_lt = tag.get(1..).unwrap_or("");
-        let name_len = after_lt
-            .find(|c: char| c.is_whitespace() || c == '/' || c == '>')
-            .unwrap_or(after_lt.len());
+        let mut name_len = after_lt.len();
+        for (i, c) in after_lt.char_indices() {
+            if c.is_whitespace() || c == '/' || c == '>' {
+                name_len = i;
+                break;
+            }
+        }
         let qname = after_lt.get(..name_len).unwrap_or("");
-        let local = match qname.bytes().rposition(|b| b == b':') {
-            Some(i) => qname.get(i.saturating_add(1)..).unwrap_or(""),
-            None => qname,
-        };
-        // End of the start tag, skipping quoted attribute values.
-        let mut quote: Option<char> = None;
+        let mut local = qname;
+        while let Some((_, after)) = xml::split_once(local, b':') {
+            local = after;
+        }
+        // End of the start tag, skipping quoted attribute values (bytes: every delimiter is
+        // ASCII, which never occurs inside a multi-byte character).
+        let mut quote = 0u8;
         let mut end = None;
-        for (i, c) in tag.char_indices() {
-            match (quote, c) {
-                (Some(q), _) if c == q => quote = None,
-                (Some(_), _) => {}
-                (None, '"' | '\'') => quote = Some(c),
-                (None, '>') => {
-                    end = Some(i);
-                    break;
+        for (i, &b) in tag.as_bytes().iter().enumerate() {
+            if quote != 0 {
+                if b == quote {
+                    quote = 0;
                 }
-                _ => {}
+            } else if b == b'"' || b == b'\'' {
+                quote = b;
+            } else if b == b'>' {
+                end = Some(i);
+                break;
             }
         }
         let Some(end) = end else {
@@ -2714,7 +2753,7 @@ pub fn redact(xml: &str) -> String {
         rest = after;
         let self_closing = start_tag.ends_with("/>");
         if SECRET.contains(&local) && !self_closing && !qname.starts_with('/') {
-            let text_end = rest.find('<').unwrap_or(rest.len());
+            let text_end = xml::find(rest, b"<").unwrap_or(rest.len());
             if text_end > 0 {
                 out.push_str("***");
             }
@@ -2760,5 +2799,29 @@ mod tests {
         assert_ne!(a, b);
         assert!(a.ends_with('1'));
         assert_eq!(s.new_op(), OpId(1));
+    }
+
+    #[test]
+    fn fifo_order() {
+        let mut q = Fifo::default();
+        assert_eq!(q.pop(0), None);
+        q.push(1);
+        q.push(2);
+        assert_eq!(q.pop(0), Some(1));
+        q.push(3);
+        assert_eq!(q.pop(0), Some(2));
+        assert_eq!(q.pop(0), Some(3));
+        assert_eq!((q.items.len(), q.head), (0, 0));
+        assert_eq!(q.pop(0), None);
+        q.push(4);
+        assert_eq!(q.pop(0), Some(4));
+    }
+
+    #[test]
+    fn redaction_multibyte() {
+        assert_eq!(
+            redact("<é a='\u{1F600}>'>ü</é><password x=\"é'\">p€</password>"),
+            "<é a='\u{1F600}>'>ü</é><password x=\"é'\">***</password>"
+        );
     }
 }

@@ -73,17 +73,18 @@ fn attr(e: &Element, n: &str) -> Option<String> {
 }
 
 fn child_text(e: &Element, name: &str) -> Option<String> {
-    let mut it = e.elements().filter(|c| c.is(name, NS_CLIENT));
-    let first = it.next()?;
-    if first.attr("xml:lang").is_some() {
-        if let Some(plain) = e
-            .elements()
-            .find(|c| c.is(name, NS_CLIENT) && c.attr("xml:lang").is_none())
-        {
-            return Some(plain.text());
+    // The first such child without `xml:lang`, else the first one (plain loops: adapter
+    // chains are more generics in the wasm).
+    let mut first = None;
+    for c in e.elements() {
+        if c.is(name, NS_CLIENT) {
+            if c.attr("xml:lang").is_none() {
+                return Some(c.text());
+            }
+            first = first.or(Some(c));
         }
     }
-    Some(first.text())
+    first.map(Element::text)
 }
 
 impl Message {
@@ -139,13 +140,13 @@ pub fn message(
         .with_opt_attr("id", id)
         .with_opt_attr("type", kind);
     if let Some(s) = subject {
-        m = m.with_child(Element::new("subject", NS_CLIENT).with_text(s));
+        m = m.with_text_child("subject", NS_CLIENT, s);
     }
     if let Some(b) = body {
-        m = m.with_child(Element::new("body", NS_CLIENT).with_text(b));
+        m = m.with_text_child("body", NS_CLIENT, b);
     }
     if let Some(t) = thread {
-        m = m.with_child(Element::new("thread", NS_CLIENT).with_text(t));
+        m = m.with_text_child("thread", NS_CLIENT, t);
     }
     m
 }
@@ -163,15 +164,15 @@ pub fn presence(
         .with_opt_attr("type", kind)
         .with_opt_attr("to", to);
     if let Some(s) = show.filter(|s| matches!(*s, "away" | "chat" | "dnd" | "xa")) {
-        p = p.with_child(Element::new("show", NS_CLIENT).with_text(s));
+        p = p.with_text_child("show", NS_CLIENT, s);
     }
     if let Some(s) = status {
-        p = p.with_child(Element::new("status", NS_CLIENT).with_text(s));
+        p = p.with_text_child("status", NS_CLIENT, s);
     }
     if let Some(pr) = priority {
         let mut buf = String::new();
         push_i64(&mut buf, i64::from(pr));
-        p = p.with_child(Element::new("priority", NS_CLIENT).with_text(&buf));
+        p = p.with_text_child("priority", NS_CLIENT, &buf);
     }
     p
 }
@@ -194,8 +195,9 @@ pub fn push_i64(out: &mut String, v: i64) {
             break;
         }
     }
-    for d in digits.iter().take(len).rev() {
-        out.push(char::from(*d));
+    while len > 0 {
+        len -= 1;
+        out.push(char::from(digits.get(len).copied().unwrap_or(b'0')));
     }
 }
 

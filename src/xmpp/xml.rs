@@ -168,8 +168,11 @@ pub struct Element {
     pub children: Vec<Node>,
 }
 
+// The builders are `#[inline(never)]`: inlined, each of their many call sites copied the
+// element around (measured ~100 B of gzipped wasm).
 impl Element {
     /// A new empty element.
+    #[inline(never)]
     #[must_use]
     pub fn new(name: &str, ns: &str) -> Element {
         Element {
@@ -181,6 +184,7 @@ impl Element {
     }
 
     /// Builder: adds an attribute (replacing one with the same name).
+    #[inline(never)]
     #[must_use]
     pub fn with_attr(mut self, name: &str, value: &str) -> Element {
         self.set_attr(name, value);
@@ -188,6 +192,7 @@ impl Element {
     }
 
     /// Builder: adds an attribute when `value` is `Some`.
+    #[inline(never)]
     #[must_use]
     pub fn with_opt_attr(mut self, name: &str, value: Option<&str>) -> Element {
         if let Some(v) = value {
@@ -197,13 +202,23 @@ impl Element {
     }
 
     /// Builder: appends a child element.
+    #[inline(never)]
     #[must_use]
     pub fn with_child(mut self, child: Element) -> Element {
         self.children.push(Node::Element(child));
         self
     }
 
+    /// Builder: appends the child `<name xmlns=ns>text</name>` (one call where three were
+    /// inlined at each site).
+    #[inline(never)]
+    #[must_use]
+    pub fn with_text_child(self, name: &str, ns: &str, text: &str) -> Element {
+        self.with_child(Element::new(name, ns).with_text(text))
+    }
+
     /// Builder: appends text.
+    #[inline(never)]
     #[must_use]
     pub fn with_text(mut self, text: &str) -> Element {
         self.children.push(Node::Text(String::from(text)));
@@ -244,8 +259,14 @@ impl Element {
 
     /// The first child element named `name` in namespace `ns`.
     #[must_use]
+    #[allow(clippy::manual_find)] // a loop: `find` adds a generic per closure to the wasm
     pub fn child(&self, name: &str, ns: &str) -> Option<&Element> {
-        self.elements().find(|e| e.is(name, ns))
+        for e in self.elements() {
+            if e.is(name, ns) {
+                return Some(e);
+            }
+        }
+        None
     }
 
     /// The text of each child element named `name` in namespace `ns`, in order (a loop, not
@@ -447,9 +468,12 @@ pub fn parse(input: &[u8], limits: &Limits, default_ns: &str) -> Result<Element,
 /// Whether `input` is empty or only XML whitespace.
 #[must_use]
 pub fn is_blank(input: &[u8]) -> bool {
-    input
-        .iter()
-        .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+    for b in input {
+        if !matches!(b, b' ' | b'\t' | b'\r' | b'\n') {
+            return false;
+        }
+    }
+    true
 }
 
 /// The byte offset of the first `needle` in `hay` (a plain byte scan: no `str` pattern
@@ -459,12 +483,48 @@ pub fn find(hay: &str, needle: &[u8]) -> Option<usize> {
     let first = *needle.first()?;
     let hay = hay.as_bytes();
     let mut from = 0;
-    while let Some(i) = hay.get(from..)?.iter().position(|&b| b == first) {
+    while let Some(i) = find_byte(hay.get(from..)?, first) {
         let at = from.saturating_add(i);
         if hay.get(at..)?.starts_with(needle) {
             return Some(at);
         }
         from = at.saturating_add(1);
+    }
+    None
+}
+
+/// The index of the first `b` in `s` (a loop shared by every byte search).
+#[must_use]
+pub fn find_byte(s: &[u8], b: u8) -> Option<usize> {
+    let mut i = 0;
+    while let Some(&c) = s.get(i) {
+        if c == b {
+            return Some(i);
+        }
+        i = i.saturating_add(1);
+    }
+    None
+}
+
+/// `s` split around the first `sep` (an ASCII byte): `str::split_once` without the char
+/// searcher.
+#[must_use]
+pub fn split_once(s: &str, sep: u8) -> Option<(&str, &str)> {
+    let i = find_byte(s.as_bytes(), sep)?;
+    Some((s.get(..i)?, s.get(i.saturating_add(1)..)?))
+}
+
+/// The byte offset of character number `n` (from 0) of `s`, `None` when `s` has fewer
+/// characters (lead bytes are counted: no UTF-8 decoding).
+fn char_offset(s: &str, n: usize) -> Option<usize> {
+    let mut seen = 0usize;
+    for (i, b) in s.bytes().enumerate() {
+        if b & 0xC0 != 0x80 {
+            if seen == n {
+                return Some(i);
+            }
+            seen = seen.saturating_add(1);
+        }
     }
     None
 }
@@ -626,8 +686,8 @@ impl<'a> Reader<'a, '_> {
         };
         let body = rest.get(..end).unwrap_or("");
         if !body.trim_start().starts_with("version")
-            || body.contains('<')
-            || body.chars().any(|c| !is_xml_char(c))
+            || find(body, b"<").is_some()
+            || !body.chars().all(is_xml_char)
         {
             return Err(Reader::err_at(ErrorKind::BadXmlDeclaration, start));
         }
@@ -683,13 +743,16 @@ impl<'a> Reader<'a, '_> {
         // Namespaces in XML: at most one colon, not at either end, and the local part an
         // NCName too (`p:1a` is refused: the writer emits the local part on its own).
         let name_bytes = name.as_bytes();
-        let colons = name_bytes.iter().filter(|&&b| b == b':').count();
-        let local_ok = match name_bytes.iter().position(|&b| b == b':') {
-            Some(at) => name
-                .get(at.saturating_add(1)..)
-                .and_then(|local| local.chars().next())
-                .is_some_and(is_name_start),
-            None => true,
+        let (local_ok, colons) = match split_once(name, b':') {
+            Some((_, local)) => (
+                local.chars().next().is_some_and(is_name_start),
+                if find_byte(local.as_bytes(), b':').is_some() {
+                    2
+                } else {
+                    1
+                },
+            ),
+            None => (true, 0),
         };
         if colons > 1
             || name_bytes.first() == Some(&b':')
@@ -719,11 +782,12 @@ impl<'a> Reader<'a, '_> {
         let start = self.pos;
         let rest = self.rest();
         // The reference is looked for in the next 12 characters.
-        let window_end = rest.char_indices().nth(12).map_or(rest.len(), |(i, _)| i);
+        let window_end = char_offset(rest, 12).unwrap_or(rest.len());
         let window = rest.get(..window_end).unwrap_or("");
-        let Some(semi) = window.bytes().position(|b| b == b';') else {
-            let short = rest.char_indices().nth(11).is_none();
-            if short && !window.bytes().any(|b| b == b'<' || b == b'"') {
+        let Some(semi) = find_byte(window.as_bytes(), b';') else {
+            let short = char_offset(rest, 11).is_none();
+            let w = window.as_bytes();
+            if short && find_byte(w, b'<').is_none() && find_byte(w, b'"').is_none() {
                 return Err(Reader::err_at(ErrorKind::Incomplete, self.s.len()));
             }
             return Err(self.err(ErrorKind::UnknownEntity));
@@ -822,8 +886,10 @@ impl<'a> Reader<'a, '_> {
                     if raw.len() >= self.limits.max_attrs {
                         return Err(Reader::err_at(ErrorKind::TooManyAttributes, at));
                     }
-                    if raw.iter().any(|(n, _, _)| *n == aname) {
-                        return Err(Reader::err_at(ErrorKind::DuplicateAttribute, at));
+                    for (n, _, _) in &raw {
+                        if *n == aname {
+                            return Err(Reader::err_at(ErrorKind::DuplicateAttribute, at));
+                        }
                     }
                     raw.push((aname, value, at));
                 }
@@ -840,7 +906,7 @@ impl<'a> Reader<'a, '_> {
                 self.scopes.push((p, v.clone()));
             }
         }
-        let (prefix, local) = match qname.split_once(':') {
+        let (prefix, local) = match split_once(qname, b':') {
             Some((p, l)) => (p, l),
             None => ("", qname),
         };
@@ -851,16 +917,17 @@ impl<'a> Reader<'a, '_> {
             attrs: Vec::with_capacity(raw.len()),
             children: Vec::new(),
         };
-        for (n, v, at) in raw {
-            if n == "xmlns" {
+        // Values are moved out of the slots (not a consuming loop: one more generic).
+        for (n, v, at) in &mut raw {
+            if *n == "xmlns" {
                 continue;
             }
-            if let Some((p, _)) = n.split_once(':') {
+            if let Some((p, _)) = split_once(n, b':') {
                 if p != "xmlns" {
-                    self.lookup(p, at)?;
+                    self.lookup(p, *at)?;
                 }
             }
-            el.attrs.push((String::from(n), v));
+            el.attrs.push((String::from(*n), core::mem::take(v)));
         }
         Ok((el_frame(el, qname, mark), self_closing))
     }
@@ -908,19 +975,18 @@ impl<'a> Reader<'a, '_> {
             return Err(Reader::err_at(ErrorKind::Incomplete, self.s.len()));
         };
         let body = rest.get(..end).unwrap_or("");
-        let mut chars = body.chars().peekable();
-        while let Some(c) = chars.next() {
+        // CR LF and lone CR become LF (a flag, not a `Peekable`: one generic less).
+        let mut after_cr = false;
+        for c in body.chars() {
             if !is_xml_char(c) {
                 return Err(self.err(ErrorKind::InvalidChar));
             }
-            if c == '\r' {
-                if chars.peek() == Some(&'\n') {
-                    chars.next();
-                }
-                out.push('\n');
-            } else {
-                out.push(c);
+            if c == '\n' && after_cr {
+                after_cr = false;
+                continue;
             }
+            after_cr = c == '\r';
+            out.push(if after_cr { '\n' } else { c });
         }
         self.pos = self.pos.saturating_add(end).saturating_add(3);
         Ok(())
@@ -1003,9 +1069,9 @@ impl<'a> Reader<'a, '_> {
             ("<?", ErrorKind::ProcessingInstruction),
             ("<!", ErrorKind::Doctype),
         ];
-        for (lit, kind) in refused {
+        for (lit, kind) in &refused {
             if rest.starts_with(lit) {
-                return Err(self.err(kind));
+                return Err(self.err(*kind));
             }
         }
         Ok(())
@@ -1321,5 +1387,37 @@ mod tests {
         assert_eq!(kind("<a>abc"), ErrorKind::Incomplete);
         assert_eq!(kind("<a b='abc"), ErrorKind::Incomplete);
         assert_eq!(kind("<a>\r"), ErrorKind::Incomplete);
+    }
+
+    #[test]
+    fn byte_helpers_match_str_methods() {
+        for s in ["", "a", ":", "a:b", "a:b:c", "é:ü", "ab:", ":ab", "x=y,z"] {
+            for sep in [b':', b'=', b','] {
+                assert_eq!(
+                    split_once(s, sep),
+                    s.split_once(char::from(sep)),
+                    "{s} {sep}"
+                );
+            }
+            for n in 0..6 {
+                assert_eq!(
+                    char_offset(s, n),
+                    s.char_indices().nth(n).map(|(i, _)| i),
+                    "{s} {n}"
+                );
+            }
+        }
+        assert_eq!(char_offset("aé€😀b", 4), Some(10));
+    }
+
+    #[test]
+    fn cdata_line_ends() {
+        let e = parse(
+            b"<a><![CDATA[x\r\ny\r\rz\r\n\n\r]]></a>",
+            &Limits::default(),
+            NS_CLIENT,
+        )
+        .unwrap();
+        assert_eq!(e.text(), "x\ny\n\nz\n\n\n");
     }
 }

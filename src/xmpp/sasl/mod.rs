@@ -47,9 +47,12 @@ impl Mechanism {
     /// Parses an IANA name (exact, upper case as the registry spells it).
     #[must_use]
     pub fn from_name(name: &str) -> Option<Mechanism> {
-        Mechanism::DEFAULT_PREFERENCE
-            .into_iter()
-            .find(|m| m.name() == name.trim_ascii())
+        for m in &Mechanism::DEFAULT_PREFERENCE {
+            if m.name() == name.trim_ascii() {
+                return Some(*m);
+            }
+        }
+        None
     }
 }
 
@@ -104,14 +107,22 @@ pub fn select<'a>(
     have_credentials: bool,
     plain_ok: bool,
 ) -> Option<Mechanism> {
-    preference.iter().copied().find(|m| {
+    // Plain loops: the `find`/`any` adapters this replaces were two more generics in the wasm.
+    for &m in preference {
         let allowed = match m {
             Mechanism::Anonymous => !have_credentials,
             Mechanism::Plain => have_credentials && plain_ok,
             Mechanism::ScramSha1 | Mechanism::ScramSha256 => have_credentials,
         };
-        allowed && offered.clone().any(|o| o.trim_ascii() == m.name())
-    })
+        if allowed {
+            for o in offered.clone() {
+                if o.trim_ascii() == m.name() {
+                    return Some(m);
+                }
+            }
+        }
+    }
+    None
 }
 
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -209,7 +220,7 @@ pub fn base64_decode(s: &str) -> Result<Vec<u8>, SaslError> {
         if n & tail_mask != 0 {
             return Err(SaslError::BadBase64);
         }
-        out.extend(bytes.iter().skip(1).take(take));
+        out.extend_from_slice(bytes.get(1..=take).unwrap_or(&[]));
     }
     Ok(out)
 }

@@ -12,6 +12,7 @@
 use super::sha::{Digest, Sha};
 use super::{base64_decode, base64_encode, credential_ok, SaslError};
 use crate::xmpp::secret::Secret;
+use crate::xmpp::xml::split_once;
 
 /// Fewest PBKDF2 iterations accepted (RFC 7677 §4: SHOULD be at least 4096). A lower count
 /// would let a rogue server obtain a cheaply crackable hash.
@@ -179,11 +180,21 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    // Indexed (the lengths are equal): a `zip` here is one more generic in the wasm.
+    let mut acc = 0u8;
+    for (i, x) in a.iter().enumerate() {
+        acc |= x ^ b.get(i).copied().unwrap_or(0);
+    }
+    acc == 0
 }
 
 fn nonce_ok(n: &str) -> bool {
-    !n.is_empty() && n.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b',')
+    for b in n.bytes() {
+        if !(0x21..=0x7e).contains(&b) || b == b',' {
+            return false;
+        }
+    }
+    !n.is_empty()
 }
 
 impl ScramClient {
@@ -263,10 +274,21 @@ impl ScramClient {
         }
         self.step = Step::Done;
         let (mut r, mut s, mut i) = (None, None, None);
-        for (idx, part) in server_first.split(',').enumerate() {
-            let (k, v) = part
-                .split_once('=')
-                .ok_or(SaslError::MalformedServerMessage)?;
+        // A loop over byte splits, not `str::split` (its char searcher costs wasm).
+        let mut rest = Some(server_first);
+        let mut idx = 0usize;
+        while let Some(cur) = rest {
+            let part = match split_once(cur, b',') {
+                Some((p, next)) => {
+                    rest = Some(next);
+                    p
+                }
+                None => {
+                    rest = None;
+                    cur
+                }
+            };
+            let (k, v) = split_once(part, b'=').ok_or(SaslError::MalformedServerMessage)?;
             match (idx, k) {
                 (_, "m") => return Err(SaslError::UnsupportedExtension),
                 (0, "r") => r = Some(v),
@@ -275,6 +297,7 @@ impl ScramClient {
                 (0..=2, _) => return Err(SaslError::MalformedServerMessage),
                 _ => {}
             }
+            idx = idx.saturating_add(1);
         }
         let (Some(r), Some(s), Some(i)) = (r, s, i) else {
             return Err(SaslError::MalformedServerMessage);
@@ -286,9 +309,7 @@ impl ScramClient {
         if salt.is_empty() {
             return Err(SaslError::MalformedServerMessage);
         }
-        if i.is_empty() || !i.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(SaslError::BadIterationCount);
-        }
+        // Digits only: `parse_radix` refuses an empty string and any other byte.
         let iterations =
             crate::xmpp::xml::parse_radix(i, 10).ok_or(SaslError::BadIterationCount)?;
         if !(MIN_ITERATIONS..=MAX_ITERATIONS).contains(&iterations) {
@@ -368,7 +389,7 @@ impl ScramClient {
             return Err(SaslError::UnexpectedMessage);
         }
         self.step = Step::Done;
-        let first = server_final.split(',').next().unwrap_or("");
+        let first = split_once(server_final, b',').map_or(server_final, |(f, _)| f);
         if first.starts_with("e=") {
             return Err(SaslError::ServerError);
         }

@@ -74,9 +74,12 @@ fn word(w: &[u32; 80], i: usize) -> u32 {
 
 /// The message schedule's first 16 words: the block, big-endian.
 fn load(block: &[u8; 64]) -> [u32; 80] {
+    // Byte by byte into the zeroed words (no `zip` of chunks: one more generic in the wasm).
     let mut w = [0u32; 80];
-    for (wi, c) in w.iter_mut().zip(block.chunks_exact(4)) {
-        *wi = c.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b));
+    for (i, b) in block.iter().enumerate() {
+        if let Some(wi) = w.get_mut(i / 4) {
+            *wi = (*wi << 8) | u32::from(*b);
+        }
     }
     w
 }
@@ -131,14 +134,15 @@ fn sha256_block(state: &mut [u32; 8], block: &[u8; 64]) {
         }
     }
     let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = *state;
-    for (k, wi) in K256.iter().zip(w.iter()) {
+    for (i, k) in K256.iter().enumerate() {
+        let wi = word(&w, i);
         let s1 = e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25);
         let ch = (e & f) ^ (!e & g);
         let t1 = h
             .wrapping_add(s1)
             .wrapping_add(ch)
             .wrapping_add(*k)
-            .wrapping_add(*wi);
+            .wrapping_add(wi);
         let s0 = a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22);
         let maj = (a & b) ^ (a & c) ^ (b & c);
         let t2 = s0.wrapping_add(maj);
@@ -228,15 +232,10 @@ impl Sha {
             buf: [0; 32],
             len: words * 4,
         };
-        for (chunk, w) in out
-            .buf
-            .chunks_exact_mut(4)
-            .zip(self.state.iter())
-            .take(words)
-        {
-            for (d, s) in chunk.iter_mut().zip(w.to_be_bytes()) {
-                *d = s;
-            }
+        // All 32 bytes, big-endian (SHA-1 leaves the unused words zero): no zips of chunks.
+        for (i, d) in out.buf.iter_mut().enumerate() {
+            let w = self.state.get(i / 4).copied().unwrap_or(0);
+            *d = w.to_be_bytes().get(i % 4).copied().unwrap_or(0);
         }
         out
     }
